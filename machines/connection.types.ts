@@ -1,0 +1,130 @@
+import type { BackoffOptions, DelaySource } from './delay-policy.js';
+
+/** A JSON-RPC id, as MCP uses them (never null for a request). */
+export type RequestId = string | number;
+
+export interface ConnectionOptions {
+  backoff: BackoffOptions;
+  /** Time allowed from sending the request to receiving response headers. Default 30 s. */
+  connectTimeoutMs: number;
+  /** No bytes (events or `:` comments) for this long marks the stream stalled. 0 disables. Default 45 s. */
+  heartbeatTimeoutMs: number;
+  /** How long a stalled stream may stay stalled before it is aborted and resumed. Default 15 s. */
+  stallGraceMs: number;
+  /** An open stream that lasts this long resets the failed-attempt counter. Default 30 s. */
+  healthyAfterMs: number;
+  /** How many recent event ids are remembered to drop repeats after a resume. Default 128. */
+  dedupeWindow: number;
+}
+
+/** Options as a caller gives them: any subset, backoff included. */
+export type ConnectionOptionsInput = Partial<Omit<ConnectionOptions, 'backoff'>> & {
+  backoff?: Partial<BackoffOptions>;
+};
+
+/** What the connection needs to open (and later resume) one SSE stream. */
+export interface ConnectionInput {
+  /** Echoed in every report, so a parent with many streams knows which one spoke. */
+  id: string;
+  url: string;
+  /** GET opens a server-to-client stream; POST sends `body` and reads its response stream. */
+  method?: 'GET' | 'POST';
+  /** Sent on every attempt (Mcp-Session-Id, MCP-Protocol-Version, auth, ...). */
+  headers?: Readonly<Record<string, string>>;
+  body?: string;
+  /** Start as a resume of an earlier stream. */
+  lastEventId?: string;
+  /** POST only: the stream is complete once every one of these requests has its response. */
+  awaitResponses?: readonly RequestId[];
+  options?: ConnectionOptionsInput;
+  /** Random source for jitter, in [0, 1). Tests inject a fixed one. */
+  random?: () => number;
+}
+
+/** The HTTP request the reader actor must make for the current attempt. */
+export interface StreamRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** One server-sent event, as parsed from the stream. */
+export interface StreamEvent {
+  id?: string | undefined;
+  event?: string | undefined;
+  data: string;
+  /** The data parsed as JSON, when it is JSON; the reader parses it once for everyone. */
+  message?: unknown;
+}
+
+/** Events the reader actor (provided by src/) sends back to the connection. */
+export type ReaderEvent =
+  | {
+      type: 'stream.response';
+      status: number;
+      contentType: string | null;
+      /** `Retry-After` already turned into milliseconds from now (capped). */
+      retryAfterMs?: number | undefined;
+      /** First bytes of a non-2xx body, for the error report. */
+      bodySnippet?: string | undefined;
+    }
+  | ({ type: 'stream.event' } & StreamEvent)
+  | { type: 'stream.retry'; ms: number }
+  | { type: 'stream.bytes' }
+  | { type: 'stream.end' }
+  | { type: 'stream.error'; message: string; code?: string | undefined };
+
+export type ConnectionEvent = ReaderEvent | { type: 'connection.stop' };
+
+export type WaitReason = 'network-error' | 'http-status' | 'connect-timeout' | 'dropped' | 'server-closed' | 'stalled';
+
+export type FailReason = 'http-status' | 'content-type' | 'attempts-exhausted' | 'not-resumable' | 'network-error';
+
+export type CloseReason = 'stopped' | 'completed' | 'accepted';
+
+export type ConnectionReason =
+  | WaitReason
+  | FailReason
+  | CloseReason
+  | 'session-not-found'
+  | 'opened'
+  | 'resumed'
+  | 'recovered';
+
+export type ConnectionStateName = 'connecting' | 'open' | 'stalled' | 'waiting' | 'closed' | 'failed' | 'expired';
+
+/** Sent to the parent on every state change. */
+export interface ConnectionStatus {
+  type: 'connection.status';
+  id: string;
+  state: ConnectionStateName;
+  reason?: ConnectionReason | undefined;
+  /** Consecutive failed attempts so far. */
+  attempt: number;
+  /** Successful (re)opens so far; 1 after the first open. */
+  opens: number;
+  lastEventId?: string | undefined;
+  /** HTTP status behind the reason, when there is one. */
+  status?: number | undefined;
+  /** Human-readable detail: error message, content type, body snippet. */
+  detail?: string | undefined;
+  /** In `waiting`: how long, and which rule chose it. */
+  delayMs?: number | undefined;
+  delaySource?: DelaySource | undefined;
+}
+
+/** Sent to the parent for each event, in order, never the same id twice. */
+export interface ConnectionDelivery {
+  type: 'connection.event';
+  id: string;
+  event: StreamEvent;
+}
+
+export interface ConnectionOutput {
+  state: 'closed' | 'failed' | 'expired';
+  reason: ConnectionReason | undefined;
+  status?: number | undefined;
+  detail?: string | undefined;
+  lastEventId?: string | undefined;
+}
