@@ -51,7 +51,8 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   if (/^\d+$/.test(trimmed)) {
     return Math.min(RETRY_AFTER_CAP_MS, Number(trimmed) * 1000);
   }
-  const date = Date.parse(trimmed);
+  // Every HTTP-date form starts with a day name; Date.parse alone would accept '-5'.
+  const date = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(date)) return undefined;
   return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, date - nowMs));
 }

@@ -3,22 +3,12 @@
  * the generated model tests recorded (coverage/transitions/<id>.json), and exits non-zero
  * when any transition of any machine is not covered or a machine has no model test.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { type AnyStateMachine, StateMachine } from 'xstate';
-import { allTransitions } from '../test/model/harness.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadMachines } from './load-machines.js';
+import { allTransitions } from './machine-graph.js';
 
-const machinesDir = new URL('../machines/', import.meta.url);
 const coverageDir = new URL('../coverage/transitions/', import.meta.url);
-
-const machines: AnyStateMachine[] = [];
-for (const file of readdirSync(machinesDir)
-  .filter((f) => f.endsWith('.machine.ts'))
-  .sort()) {
-  const module = (await import(new URL(file, machinesDir).href)) as Record<string, unknown>;
-  for (const value of Object.values(module)) {
-    if (value instanceof StateMachine) machines.push(value);
-  }
-}
+const machines = await loadMachines();
 
 let ok = machines.length > 0;
 for (const machine of machines) {

@@ -6,15 +6,8 @@
  * coverage/transitions/<machine>.json for `npm run coverage:transitions`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import {
-  type AnyStateMachine,
-  type AnyStateNode,
-  type AnyTransitionDefinition,
-  createActor,
-  type EventFromLogic,
-  type InputFrom,
-  type SnapshotFrom,
-} from 'xstate';
+import { type AnyStateMachine, createActor, type EventFromLogic, type InputFrom, type SnapshotFrom } from 'xstate';
+import { allTransitions, type TransitionInfo, transitionKey } from '../../scripts/machine-graph.js';
 import { TestClock } from '../support/test-clock.js';
 
 /** Advances the clock to a pending timer; stands for "time passes" in a path. */
@@ -48,54 +41,10 @@ export interface MachineModel<T extends AnyStateMachine> {
   check?(replay: Replay<T>): void;
 }
 
-export interface TransitionInfo {
-  key: string;
-  label: string;
-}
-
 export interface TransitionPath<T extends AnyStateMachine> {
   transition: TransitionInfo;
   inputIndex: number;
   steps: Step<T>[];
-}
-
-function stateNodes(node: AnyStateNode): AnyStateNode[] {
-  return [node, ...Object.values(node.states).flatMap((child) => stateNodes(child as AnyStateNode))];
-}
-
-function describeGuard(guard: unknown): string {
-  if (guard === undefined) return '';
-  if (typeof guard === 'string') return guard;
-  const g = guard as { type?: unknown; guards?: unknown[]; name?: string };
-  if (typeof g.type === 'string') return g.type;
-  // and()/or()/not() carry their operands in `guards`.
-  if (Array.isArray(g.guards)) return `${g.name}(${g.guards.map(describeGuard).join(', ')})`;
-  return g.name || 'inline';
-}
-
-export function transitionKey(def: AnyTransitionDefinition): string {
-  const source = def.source as AnyStateNode;
-  const list = def.eventType === '' ? source.always : source.transitions.get(def.eventType);
-  const index = list ? list.indexOf(def) : -1;
-  return `${source.id} ${def.eventType || '(always)'} #${index}`;
-}
-
-function label(def: AnyTransitionDefinition): string {
-  const guard = describeGuard(def.guard);
-  const targets = def.target?.map((t: AnyStateNode) => t.id).join(',') ?? '(self)';
-  return `${(def.source as AnyStateNode).id} --${def.eventType || '(always)'}${guard ? `[${guard}]` : ''}--> ${targets}`;
-}
-
-/** Every transition of the machine: `on`, `after`, `always`, invoke done/error. */
-export function allTransitions(machine: AnyStateMachine): TransitionInfo[] {
-  const result: TransitionInfo[] = [];
-  for (const node of stateNodes(machine.root)) {
-    for (const defs of node.transitions.values()) {
-      for (const def of defs) result.push({ key: transitionKey(def), label: label(def) });
-    }
-    for (const def of node.always ?? []) result.push({ key: transitionKey(def), label: label(def) });
-  }
-  return result;
 }
 
 /** Replays steps on a fresh actor; reports the transitions taken during the last step. */

@@ -1,0 +1,141 @@
+/**
+ * The `openStream` actor of the connection machine: makes one HTTP request with undici and
+ * turns its response into ReaderEvents. It never decides anything; classification, retry
+ * and timing live in machines/connection.machine.ts.
+ */
+import { createParser } from 'eventsource-parser';
+import { type Dispatcher, request } from 'undici';
+import { fromCallback } from 'xstate';
+import type { ConnectionEvent, ReaderEvent, StreamEvent, StreamRequest } from '../../machines/connection.types.js';
+import { parseRetryAfter } from '../../machines/delay-policy.js';
+
+export interface StreamReaderOptions {
+  /** undici dispatcher (Agent, Pool, MockAgent); default: undici's global one. */
+  dispatcher?: Dispatcher | undefined;
+  /** Largest SSE event or JSON body accepted, in bytes. Default 16 MiB. */
+  maxMessageBytes?: number | undefined;
+  /** Wall clock for Retry-After dates. Default Date.now. */
+  now?: (() => number) | undefined;
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const ERROR_SNIPPET_BYTES = 2048;
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
+  const value = headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}
+
+/** Parses JSON once, here, so the connection and the session can both look inside. */
+export function toStreamEvent(id: string | undefined, event: string | undefined, data: string): StreamEvent {
+  let message: unknown;
+  if (data !== '') {
+    try {
+      message = JSON.parse(data);
+    } catch {
+      message = undefined;
+    }
+  }
+  return { id, event, data, message };
+}
+
+async function readText(body: AsyncIterable<Buffer>, limit: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > limit) return { text: Buffer.concat(chunks).subarray(0, limit).toString('utf8'), truncated: true };
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code =
+    (error as { code?: unknown; cause?: { code?: unknown } }).code ??
+    (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function createStreamReader(options: StreamReaderOptions = {}) {
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const now = options.now ?? Date.now;
+
+  return fromCallback<ConnectionEvent, StreamRequest>(({ input, sendBack }) => {
+    const controller = new AbortController();
+    let stopped = false;
+    const send = (event: ReaderEvent) => {
+      if (!stopped) sendBack(event);
+    };
+
+    const run = async () => {
+      const response = await request(input.url, {
+        method: input.method,
+        headers: input.headers,
+        body: input.body ?? null,
+        signal: controller.signal,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        // The machine owns every timeout (connect, heartbeat); undici's would cut idle streams.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const contentType = header(response.headers, 'content-type');
+      const base = {
+        type: 'stream.response' as const,
+        status: response.statusCode,
+        contentType,
+        retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after'), now()),
+      };
+      if (response.statusCode < 200 || response.statusCode > 299 || response.statusCode === 202) {
+        const { text } = await readText(response.body, ERROR_SNIPPET_BYTES);
+        send({ ...base, bodySnippet: text || undefined });
+        return;
+      }
+      const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+      if (mediaType === 'application/json') {
+        send(base);
+        const { text, truncated } = await readText(response.body, maxBytes);
+        if (truncated) throw Object.assign(new Error(`JSON body larger than ${maxBytes} bytes`), { code: 'ETOOBIG' });
+        send({ type: 'stream.event', ...toStreamEvent(undefined, undefined, text) });
+        send({ type: 'stream.end' });
+        return;
+      }
+      send(base);
+      if (mediaType !== 'text/event-stream') {
+        await response.body.dump();
+        return;
+      }
+      let sawEvent = false;
+      let parseError: Error | undefined;
+      const parser = createParser({
+        maxBufferSize: maxBytes,
+        onEvent: ({ id, event, data }) => {
+          sawEvent = true;
+          send({ type: 'stream.event', ...toStreamEvent(id, event, data) });
+        },
+        onRetry: (ms) => send({ type: 'stream.retry', ms }),
+        onError: (error) => {
+          if (error.type === 'max-buffer-size-exceeded') parseError = error;
+        },
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        sawEvent = false;
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (parseError) throw Object.assign(parseError, { code: 'ETOOBIG' });
+        // Comments and partial events are activity too: the stream is not stalled.
+        if (!sawEvent) send({ type: 'stream.bytes' });
+      }
+      send({ type: 'stream.end' });
+    };
+
+    run().catch((error: unknown) => {
+      send({ type: 'stream.error', message: (error as Error).message ?? String(error), code: errorCode(error) });
+    });
+
+    return () => {
+      stopped = true;
+      controller.abort();
+    };
+  });
+}
