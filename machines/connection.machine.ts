@@ -25,6 +25,7 @@ import type {
 } from './connection.types.js';
 import type { DelaySource } from './delay-policy.js';
 import { chooseReconnectDelay, DEFAULT_BACKOFF, MAX_TIMER_MS } from './delay-policy.js';
+import { responseIds } from './jsonrpc.js';
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   backoff: DEFAULT_BACKOFF,
@@ -57,6 +58,8 @@ export interface ConnectionContext {
   reason: ConnectionReason | undefined;
   status: number | undefined;
   detail: string | undefined;
+  /** `Mcp-Session-Id` from the last successful response. */
+  sessionId: string | undefined;
 }
 
 export function resolveConnectionOptions(input: ConnectionInput['options']): ConnectionOptions {
@@ -95,24 +98,12 @@ function statusOf(context: ConnectionContext, state: ConnectionStateName): Conne
     attempt: context.attempt,
     opens: context.opens,
     lastEventId: context.lastEventId,
+    sessionId: context.sessionId,
     status: context.status,
     detail: context.detail,
     delayMs: state === 'waiting' ? context.delayMs : undefined,
     delaySource: state === 'waiting' ? context.delaySource : undefined,
   };
-}
-
-/** Ids of the JSON-RPC responses carried by a message (a batch may carry several). */
-function responseIds(message: unknown): RequestId[] {
-  const items = Array.isArray(message) ? message : [message];
-  const ids: RequestId[] = [];
-  for (const item of items) {
-    if (item === null || typeof item !== 'object') continue;
-    const { id } = item as { id?: unknown };
-    const isResponse = 'result' in item || 'error' in item;
-    if (isResponse && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
-  }
-  return ids;
 }
 
 function remainingAfter(awaiting: readonly RequestId[] | undefined, event: StreamEvent) {
@@ -250,8 +241,9 @@ export const connectionMachine = setup({
       const recentIds = [...context.recentIds.slice(-(context.options.dedupeWindow - 1)), event.id];
       return { awaiting, lastEventId: event.id, recentIds };
     }),
-    markOpened: assign(({ context }) => ({
+    markOpened: assign(({ context, event }) => ({
       opens: context.opens + 1,
+      sessionId: (event.type === 'stream.response' ? event.sessionId : undefined) ?? context.sessionId,
       reason: (context.opens === 0 ? 'opened' : 'resumed') as ConnectionReason,
       status: undefined,
       detail: undefined,
@@ -310,6 +302,7 @@ export const connectionMachine = setup({
     reason: undefined,
     status: undefined,
     detail: undefined,
+    sessionId: undefined,
   }),
   initial: 'streaming',
   on: {

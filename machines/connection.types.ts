@@ -68,6 +68,8 @@ export type ReaderEvent =
       retryAfterMs?: number | undefined;
       /** First bytes of a non-2xx body, for the error report. */
       bodySnippet?: string | undefined;
+      /** The `Mcp-Session-Id` response header, which the initialize response carries. */
+      sessionId?: string | undefined;
     }
   | ({ type: 'stream.event' } & StreamEvent)
   | { type: 'stream.retry'; ms: number }
@@ -105,6 +107,8 @@ export interface ConnectionStatus {
   /** Successful (re)opens so far; 1 after the first open. */
   opens: number;
   lastEventId?: string | undefined;
+  /** The server's `Mcp-Session-Id`, when its response carried one. */
+  sessionId?: string | undefined;
   /** HTTP status behind the reason, when there is one. */
   status?: number | undefined;
   /** Human-readable detail: error message, content type, body snippet. */

@@ -85,6 +85,7 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
         status: response.statusCode,
         contentType,
         retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after'), now()),
+        sessionId: header(response.headers, 'mcp-session-id') ?? undefined,
       };
       if (response.statusCode < 200 || response.statusCode > 299 || response.statusCode === 202) {
         const { text } = await readText(response.body, ERROR_SNIPPET_BYTES);

@@ -6,7 +6,14 @@
  * coverage/transitions/<machine>.json for `npm run coverage:transitions`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { type AnyStateMachine, createActor, type EventFromLogic, type InputFrom, type SnapshotFrom } from 'xstate';
+import {
+  type Actor,
+  type AnyStateMachine,
+  createActor,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
 import { allTransitions, type TransitionInfo, transitionKey } from '../../scripts/machine-graph.js';
 import { TestClock } from '../support/test-clock.js';
 
@@ -37,6 +44,8 @@ export interface MachineModel<T extends AnyStateMachine> {
   events(snapshot: SnapshotFrom<T>): EventFromLogic<T>[];
   /** What makes two snapshots the same search node. Default: state value only. */
   serialize?(snapshot: SnapshotFrom<T>): string;
+  /** Called once the actor exists, before it starts: e.g. to record what it emits. */
+  attach?(actor: Actor<T>, log: unknown[]): void;
   /** Throws when something that must hold after a step does not. */
   check?(replay: Replay<T>): void;
 }
@@ -69,6 +78,7 @@ export function replay<T extends AnyStateMachine>(
     },
   });
   actor.subscribe({ error: (error) => errors.push(error) });
+  model.attach?.(actor, log);
   actor.start();
   const current = (): Replay<T> => ({ snapshot: actor.getSnapshot(), log, clock, input });
   onStep?.(current(), taken, undefined);

@@ -1,0 +1,464 @@
+/**
+ * One MCP session, as the client sees it: owns one connection child per upstream stream,
+ * numbers every event it forwards with its own ids, and ends on DELETE, shutdown, idle
+ * time, lifetime or when the upstream session is gone.
+ *
+ * Pure statechart. Provided by src/: `connection` (how a stream reaches the upstream),
+ * `deleteUpstream` (the upstream DELETE), `record` (append to the event log) and
+ * `notify` (tell the supervisor). Diagram and limits: docs/session.md.
+ */
+import { type ActorRefFrom, assign, emit, enqueueActions, fromPromise, not, sendParent, setup } from 'xstate';
+import { connectionMachine } from './connection.machine.js';
+import type { ConnectionDelivery, ConnectionStatus, RequestId } from './connection.types.js';
+import { formatEventId } from './event-id.js';
+import { responseIds, resultFor } from './jsonrpc.js';
+import type {
+  DeleteUpstreamInput,
+  RefusalCode,
+  SessionEmitted,
+  SessionEndReason,
+  SessionEvent,
+  SessionInput,
+  SessionLifecycle,
+  SessionLimits,
+  SessionOutput,
+  UpstreamTarget,
+} from './session.types.js';
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxConnectionsPerSession: 10,
+  idleTimeoutMs: 5 * 60_000,
+  maxLifetimeMs: 30 * 60_000,
+  deleteTimeoutMs: 5_000,
+};
+
+/** The standalone server-to-client stream (client GET, upstream GET). */
+export const STANDALONE_STREAM = 0;
+/** The initialize request's response stream. */
+export const INITIALIZE_STREAM = 1;
+
+export interface StreamEntry {
+  kind: 'get' | 'post';
+  /** The runtime's handle for the client request that opened it. */
+  key: string;
+  /** JSON-RPC requests on this stream still waiting for their response. */
+  pending: readonly RequestId[];
+}
+
+export interface SessionContext {
+  sessionId: string;
+  eventTag: string;
+  initialize: SessionInput['initialize'];
+  upstream: UpstreamTarget;
+  limits: SessionLimits;
+  connectionOptions: SessionInput['connection'];
+  upstreamSessionId: string | undefined;
+  protocolVersion: string | undefined;
+  /** Live streams by number; each has a connection child `stream-<n>`. */
+  streams: Readonly<Record<number, StreamEntry>>;
+  nextStream: number;
+  /** Session-wide event counter: ids stay unique and increasing across streams and reconnects. */
+  nextSeq: number;
+  /** Client SSE responses attached right now. */
+  clientStreams: number;
+  /** Where the upstream GET stream left off, to resume it when the client listens again. */
+  standaloneResumeId: string | undefined;
+  endReason: SessionEndReason | undefined;
+}
+
+export const streamChildId = (stream: number) => `stream-${stream}`;
+const streamOf = (childId: string) => Number(childId.slice('stream-'.length));
+
+/** Headers on every upstream request after initialize (2025-06-18+ transports). */
+export function upstreamHeaders(context: SessionContext, method: 'GET' | 'POST'): Record<string, string> {
+  const headers: Record<string, string> = { ...context.upstream.headers };
+  if (method === 'POST') headers['content-type'] = 'application/json';
+  // "the client MUST include it in the Mcp-Session-Id header on all of its subsequent
+  // HTTP requests"; "the client MUST include the MCP-Protocol-Version: <protocol-version>
+  // HTTP header on all subsequent requests to the MCP server".
+  if (context.upstreamSessionId !== undefined) headers['mcp-session-id'] = context.upstreamSessionId;
+  if (context.protocolVersion !== undefined) headers['mcp-protocol-version'] = context.protocolVersion;
+  return headers;
+}
+
+const END_IS_EXPIRY: Record<SessionEndReason, boolean> = {
+  deleted: false,
+  shutdown: false,
+  'initialize-failed': false,
+  idle: true,
+  lifetime: true,
+  'upstream-gone': true,
+};
+
+/**
+ * The named actions that other actions enqueue. setup() cannot type a reference from one of
+ * its own actions to another, so this keeps the call sites checked against their params.
+ */
+type NamedAction =
+  | { type: 'record'; params: { stream: number; seq: number; eventId: string; data: string } }
+  | { type: 'notify'; params: Omit<SessionLifecycle, 'type'> };
+const named = (action: NamedAction) => action as never;
+
+const isStatus = (event: SessionEvent): event is ConnectionStatus => event.type === 'connection.status';
+const isTerminal = (state: ConnectionStatus['state']) =>
+  state === 'closed' || state === 'failed' || state === 'expired';
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+    output: {} as SessionOutput,
+    emitted: {} as SessionEmitted,
+  },
+  actors: {
+    connection: connectionMachine,
+    /** Ends the upstream session: DELETE with its Mcp-Session-Id. */
+    deleteUpstream: fromPromise<void, DeleteUpstreamInput>(async () => {
+      throw new Error('session: provide the deleteUpstream actor');
+    }),
+  },
+  delays: {
+    idleTimeout: ({ context }) => context.limits.idleTimeoutMs,
+    maxLifetime: ({ context }) => context.limits.maxLifetimeMs,
+    deleteTimeout: ({ context }) => context.limits.deleteTimeoutMs,
+  },
+  guards: {
+    atStreamLimit: ({ context }) => Object.keys(context.streams).length >= context.limits.maxConnectionsPerSession,
+    standaloneOpen: ({ context }) => STANDALONE_STREAM in context.streams,
+    hasActivity: ({ context }) => context.clientStreams > 0 || Object.keys(context.streams).length > 0,
+    isInitializeResult: ({ context, event }) =>
+      event.type === 'connection.event' &&
+      streamOf(event.id) === INITIALIZE_STREAM &&
+      resultFor(event.event.message, context.initialize.requestId) !== undefined,
+    isInitializeStreamEnd: ({ event }) =>
+      isStatus(event) && streamOf(event.id) === INITIALIZE_STREAM && isTerminal(event.state),
+    isStreamExpired: ({ event }) => isStatus(event) && event.state === 'expired',
+    shouldDeleteUpstream: ({ context }) =>
+      context.upstreamSessionId !== undefined && context.endReason !== 'upstream-gone',
+    endIsExpiry: ({ context }) => context.endReason !== undefined && END_IS_EXPIRY[context.endReason],
+  },
+  actions: {
+    /** Appends a forwarded event to the session's event log; provided by src/store. */
+    record: (_, _params: { stream: number; seq: number; eventId: string; data: string }) => {},
+    /** Tells the supervisor; provided in tests to record it. */
+    notify: sendParent(
+      (_, params: Omit<SessionLifecycle, 'type'>): SessionLifecycle => ({
+        type: 'session.lifecycle',
+        ...params,
+      }),
+    ),
+    setEndReason: assign((_, params: { reason: SessionEndReason }) => ({ endReason: params.reason })),
+    acceptInitializeResult: assign(({ context, event }) => {
+      if (event.type !== 'connection.event') return {};
+      const result = resultFor(event.event.message, context.initialize.requestId);
+      const version = result?.protocolVersion;
+      return { protocolVersion: typeof version === 'string' ? version : undefined };
+    }),
+    /** Numbers an upstream event with the session's own id, logs it and hands it on. */
+    forward: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'connection.event') return;
+      const { data, message } = (event as ConnectionDelivery).event;
+      const stream = streamOf(event.id);
+      const entry = context.streams[stream];
+      // An upstream priming event (id, empty data) is the upstream's resume point, which the
+      // connection keeps; the client gets the session's own priming from the proxy.
+      if (entry === undefined || data === '') return;
+      const eventId = formatEventId(context.eventTag, stream, context.nextSeq);
+      const answered = responseIds(message);
+      enqueue.assign({
+        nextSeq: context.nextSeq + 1,
+        streams: answered.length
+          ? {
+              ...context.streams,
+              [stream]: { ...entry, pending: entry.pending.filter((id) => !answered.includes(id)) },
+            }
+          : context.streams,
+      });
+      enqueue(named({ type: 'record', params: { stream, seq: context.nextSeq, eventId, data } }));
+      enqueue.emit({ type: 'session.event', sessionId: context.sessionId, stream, eventId, data, message });
+    }),
+    /** Tracks a stream's state; a finished stream's child is stopped and its entry dropped. */
+    trackStream: enqueueActions(({ context, event, enqueue }) => {
+      if (!isStatus(event)) return;
+      const stream = streamOf(event.id);
+      const entry = context.streams[stream];
+      if (entry === undefined) return;
+      enqueue.emit({
+        type: 'session.stream.status',
+        sessionId: context.sessionId,
+        stream,
+        state: event.state,
+        status: event,
+      });
+      if (stream === INITIALIZE_STREAM && event.sessionId !== undefined && context.upstreamSessionId === undefined) {
+        enqueue.assign({ upstreamSessionId: event.sessionId });
+      }
+      if (!isTerminal(event.state)) return;
+      const { [stream]: _ended, ...rest } = context.streams;
+      enqueue.assign({
+        streams: rest,
+        ...(stream === STANDALONE_STREAM ? { standaloneResumeId: event.lastEventId } : {}),
+      });
+      enqueue.stopChild(streamChildId(stream));
+      enqueue.emit({
+        type: 'session.stream.ended',
+        sessionId: context.sessionId,
+        stream,
+        state: event.state as 'closed' | 'failed' | 'expired',
+        reason: event.reason,
+        status: event.status,
+        detail: event.detail,
+        unanswered: entry.pending,
+      });
+      enqueue(
+        named({
+          type: 'notify',
+          params: { sessionId: context.sessionId, event: 'stream-closed', stream, reason: event.reason },
+        }),
+      );
+    }),
+    openStream: enqueueActions(
+      (
+        { context, enqueue },
+        params: { kind: 'get' | 'post'; key: string; body?: string; pending: readonly RequestId[]; stream?: number },
+      ) => {
+        const stream = params.stream ?? context.nextStream;
+        const method = params.kind === 'get' ? 'GET' : 'POST';
+        enqueue.assign({
+          streams: { ...context.streams, [stream]: { kind: params.kind, key: params.key, pending: params.pending } },
+          nextStream: params.stream === undefined ? context.nextStream + 1 : context.nextStream,
+        });
+        enqueue.spawnChild('connection', {
+          id: streamChildId(stream),
+          input: {
+            id: streamChildId(stream),
+            url: context.upstream.url,
+            method,
+            headers: upstreamHeaders(context, method),
+            ...(params.body !== undefined ? { body: params.body, awaitResponses: params.pending } : {}),
+            ...(params.kind === 'get' && context.standaloneResumeId !== undefined
+              ? { lastEventId: context.standaloneResumeId }
+              : {}),
+            ...(context.connectionOptions ? { options: context.connectionOptions } : {}),
+          },
+        });
+        enqueue.emit({ type: 'session.stream.opened', sessionId: context.sessionId, key: params.key, stream });
+        enqueue(named({ type: 'notify', params: { sessionId: context.sessionId, event: 'stream-opened', stream } }));
+      },
+    ),
+    refuse: emit(({ context, event }, params: { code: RefusalCode }) => ({
+      type: 'session.refused' as const,
+      sessionId: context.sessionId,
+      key: 'key' in event ? event.key : '',
+      code: params.code,
+      message:
+        params.code === 'too-many-streams'
+          ? `This session already has ${context.limits.maxConnectionsPerSession} open streams (maxConnectionsPerSession); wait for one to finish, or raise the limit.`
+          : 'The session is still initializing; send requests after the initialize response.',
+    })),
+    /** Stops every stream child (aborting its upstream request) and tells the runtime. */
+    closeAllStreams: enqueueActions(({ context, enqueue }) => {
+      for (const [key, entry] of Object.entries(context.streams)) {
+        const stream = Number(key);
+        enqueue.stopChild(streamChildId(stream));
+        enqueue.emit({
+          type: 'session.stream.ended',
+          sessionId: context.sessionId,
+          stream,
+          state: 'stopped',
+          reason: `session-${context.endReason}`,
+          unanswered: entry.pending,
+        });
+      }
+      enqueue.assign({ streams: {} });
+    }),
+    announceEnd: enqueueActions(({ context, enqueue }, params: { state: 'terminated' | 'expired' }) => {
+      const reason = context.endReason ?? 'shutdown';
+      enqueue.emit({ type: 'session.ended', sessionId: context.sessionId, state: params.state, reason });
+      enqueue(named({ type: 'notify', params: { sessionId: context.sessionId, event: params.state, reason } }));
+    }),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    eventTag: input.eventTag,
+    initialize: input.initialize,
+    upstream: input.upstream,
+    limits: { ...DEFAULT_SESSION_LIMITS, ...input.limits },
+    connectionOptions: input.connection,
+    upstreamSessionId: undefined,
+    protocolVersion: undefined,
+    streams: {},
+    nextStream: INITIALIZE_STREAM,
+    nextSeq: 1,
+    clientStreams: 0,
+    standaloneResumeId: undefined,
+    endReason: undefined,
+  }),
+  initial: 'live',
+  states: {
+    live: {
+      after: {
+        maxLifetime: { target: 'terminating', actions: { type: 'setEndReason', params: { reason: 'lifetime' } } },
+      },
+      on: {
+        'session.delete': { target: 'terminating', actions: { type: 'setEndReason', params: { reason: 'deleted' } } },
+        'session.shutdown': {
+          target: 'terminating',
+          actions: { type: 'setEndReason', params: { reason: 'shutdown' } },
+        },
+        'session.client.attach': { actions: assign({ clientStreams: ({ context }) => context.clientStreams + 1 }) },
+        'session.client.detach': {
+          actions: assign({ clientStreams: ({ context }) => Math.max(0, context.clientStreams - 1) }),
+        },
+        'connection.event': { actions: 'forward' },
+        'connection.status': [
+          // "When a client receives HTTP 404 in response to a request containing an
+          // Mcp-Session-Id, it MUST start a new session": the upstream session is gone.
+          {
+            guard: 'isStreamExpired',
+            target: 'terminating',
+            actions: ['trackStream', { type: 'setEndReason', params: { reason: 'upstream-gone' } }],
+          },
+          { actions: 'trackStream' },
+        ],
+      },
+      initial: 'initializing',
+      states: {
+        initializing: {
+          entry: enqueueActions(({ context, enqueue }) =>
+            enqueue({
+              type: 'openStream',
+              params: {
+                kind: 'post',
+                key: context.initialize.key,
+                body: context.initialize.body,
+                pending: [context.initialize.requestId],
+              },
+            }),
+          ),
+          on: {
+            'session.request': { actions: { type: 'refuse', params: { code: 'not-initialized' } } },
+            'session.listen': { actions: { type: 'refuse', params: { code: 'not-initialized' } } },
+            'connection.event': {
+              guard: 'isInitializeResult',
+              target: 'active',
+              actions: ['acceptInitializeResult', 'forward'],
+            },
+            // The initialize stream ended without a result (an error, a refusal, a drop).
+            'connection.status': [
+              {
+                guard: 'isInitializeStreamEnd',
+                target: '#session.terminating',
+                actions: ['trackStream', { type: 'setEndReason', params: { reason: 'initialize-failed' } }],
+              },
+              { actions: 'trackStream' },
+            ],
+          },
+        },
+        active: {
+          entry: [
+            emit(({ context }) => ({
+              type: 'session.initialized' as const,
+              sessionId: context.sessionId,
+              protocolVersion: context.protocolVersion,
+            })),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ sessionId: context.sessionId, event: 'initialized' as const }),
+            },
+          ],
+          on: {
+            'session.request': [
+              { guard: 'atStreamLimit', actions: { type: 'refuse', params: { code: 'too-many-streams' } } },
+              {
+                actions: {
+                  type: 'openStream',
+                  params: ({ event }) => {
+                    const request = event as Extract<SessionEvent, { type: 'session.request' }>;
+                    return { kind: 'post' as const, key: request.key, body: request.body, pending: request.requestIds };
+                  },
+                },
+              },
+            ],
+            'session.listen': [
+              {
+                guard: 'standaloneOpen',
+                actions: emit(({ context, event }) => ({
+                  type: 'session.stream.opened' as const,
+                  sessionId: context.sessionId,
+                  key: (event as { key: string }).key,
+                  stream: STANDALONE_STREAM,
+                })),
+              },
+              { guard: 'atStreamLimit', actions: { type: 'refuse', params: { code: 'too-many-streams' } } },
+              {
+                actions: {
+                  type: 'openStream',
+                  params: ({ event }) => ({
+                    kind: 'get' as const,
+                    key: (event as { key: string }).key,
+                    pending: [],
+                    stream: STANDALONE_STREAM,
+                  }),
+                },
+              },
+            ],
+          },
+          initial: 'idle',
+          states: {
+            idle: {
+              always: { guard: 'hasActivity', target: 'busy' },
+              after: {
+                idleTimeout: {
+                  target: '#session.terminating',
+                  actions: { type: 'setEndReason', params: { reason: 'idle' } },
+                },
+              },
+            },
+            busy: {
+              always: { guard: not('hasActivity'), target: 'idle' },
+            },
+          },
+        },
+      },
+    },
+    terminating: {
+      entry: 'closeAllStreams',
+      always: [
+        { guard: 'shouldDeleteUpstream', target: 'deletingUpstream' },
+        { guard: 'endIsExpiry', target: 'expired' },
+        { target: 'terminated' },
+      ],
+    },
+    deletingUpstream: {
+      invoke: {
+        id: 'deleteUpstream',
+        src: 'deleteUpstream',
+        input: ({ context }) => ({ upstream: context.upstream, headers: upstreamHeaders(context, 'GET') }),
+        onDone: [{ guard: 'endIsExpiry', target: 'expired' }, { target: 'terminated' }],
+        // A failed DELETE changes nothing for the client: the session is over either way.
+        onError: [{ guard: 'endIsExpiry', target: 'expired' }, { target: 'terminated' }],
+      },
+      after: {
+        deleteTimeout: [{ guard: 'endIsExpiry', target: 'expired' }, { target: 'terminated' }],
+      },
+    },
+    terminated: {
+      type: 'final',
+      entry: { type: 'announceEnd', params: { state: 'terminated' } },
+    },
+    expired: {
+      type: 'final',
+      entry: { type: 'announceEnd', params: { state: 'expired' } },
+    },
+  },
+  output: ({ context }) => ({
+    state: context.endReason !== undefined && END_IS_EXPIRY[context.endReason] ? 'expired' : 'terminated',
+    reason: context.endReason ?? 'shutdown',
+  }),
+});
+
+export type SessionActorRef = ActorRefFrom<typeof sessionMachine>;

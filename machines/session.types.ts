@@ -1,0 +1,116 @@
+import type {
+  ConnectionDelivery,
+  ConnectionOptionsInput,
+  ConnectionOutput,
+  ConnectionStateName,
+  ConnectionStatus,
+  RequestId,
+} from './connection.types.js';
+
+export interface SessionLimits {
+  /** Upstream streams (connection children) open at once. Default 10. */
+  maxConnectionsPerSession: number;
+  /** No request and no open client stream for this long ends the session. Default 5 min. */
+  idleTimeoutMs: number;
+  /** The session ends this long after it was created, whatever it is doing. Default 30 min. */
+  maxLifetimeMs: number;
+  /** How long the upstream DELETE may take before the session ends anyway. Default 5 s. */
+  deleteTimeoutMs: number;
+}
+
+/** Where the upstream is; opaque to the session, handed to each stream child. */
+export interface UpstreamTarget {
+  url: string;
+  /** Sent on every upstream request (auth, ...). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+export interface SessionInput {
+  /** The id the client sees (minted by the proxy, never the upstream's). */
+  sessionId: string;
+  /** Random prefix of this session's event ids. */
+  eventTag: string;
+  /** The client's initialize request, saved so it can be replayed upstream. */
+  initialize: { key: string; body: string; requestId: RequestId };
+  upstream: UpstreamTarget;
+  limits?: Partial<SessionLimits>;
+  connection?: ConnectionOptionsInput;
+}
+
+export type SessionEndReason = 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed';
+
+/** Why a request or listen was refused; the proxy turns it into an HTTP answer. */
+export type RefusalCode = 'too-many-streams' | 'not-initialized';
+
+/** Events the runtime (proxy) sends to a session. */
+export type SessionCommand =
+  /** A client POST: `requestIds` are the JSON-RPC requests in it (none for notifications). */
+  | { type: 'session.request'; key: string; body: string; requestIds: readonly RequestId[] }
+  /** A client GET: attach to the standalone stream, opening it upstream if needed. */
+  | { type: 'session.listen'; key: string }
+  /** A client SSE response was attached to / detached from one of the session's streams. */
+  | { type: 'session.client.attach' }
+  | { type: 'session.client.detach' }
+  | { type: 'session.delete' }
+  | { type: 'session.shutdown' };
+
+export type SessionEvent =
+  | SessionCommand
+  | ConnectionStatus
+  | ConnectionDelivery
+  | { type: `xstate.done.actor.${string}`; output: ConnectionOutput }
+  | { type: 'xstate.done.actor.deleteUpstream' }
+  | { type: 'xstate.error.actor.deleteUpstream'; error: unknown };
+
+/** What a session emits (`actor.on(type, ...)`): the proxy writes these to clients. */
+export type SessionEmitted =
+  | { type: 'session.initialized'; sessionId: string; protocolVersion: string | undefined }
+  | { type: 'session.stream.opened'; sessionId: string; key: string; stream: number }
+  | { type: 'session.refused'; sessionId: string; key: string; code: RefusalCode; message: string }
+  | {
+      type: 'session.event';
+      sessionId: string;
+      stream: number;
+      eventId: string;
+      data: string;
+      message: unknown;
+    }
+  | {
+      type: 'session.stream.status';
+      sessionId: string;
+      stream: number;
+      state: ConnectionStateName;
+      status: ConnectionStatus;
+    }
+  | {
+      type: 'session.stream.ended';
+      sessionId: string;
+      stream: number;
+      state: ConnectionOutput['state'] | 'stopped';
+      reason: string | undefined;
+      status?: number | undefined;
+      detail?: string | undefined;
+      /** The JSON-RPC requests of this stream that never got a response. */
+      unanswered: readonly RequestId[];
+    }
+  | { type: 'session.ended'; sessionId: string; state: 'terminated' | 'expired'; reason: SessionEndReason };
+
+/** What a session tells its supervisor, which re-emits it as a lifecycle event. */
+export interface SessionLifecycle {
+  type: 'session.lifecycle';
+  sessionId: string;
+  event: 'initialized' | 'stream-opened' | 'stream-closed' | 'expired' | 'terminated';
+  stream?: number | undefined;
+  reason?: string | undefined;
+}
+
+export interface SessionOutput {
+  state: 'terminated' | 'expired';
+  reason: SessionEndReason;
+}
+
+/** What the `deleteUpstream` actor gets: where, and the headers naming the upstream session. */
+export interface DeleteUpstreamInput {
+  upstream: UpstreamTarget;
+  headers: Record<string, string>;
+}

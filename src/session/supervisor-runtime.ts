@@ -1,0 +1,138 @@
+/**
+ * The supervisor with its effects: real connections, the upstream DELETE, one event log per
+ * session. This is what the proxy and embedders talk to.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import { type Actor, createActor } from 'xstate';
+import type { ConnectionOptionsInput, RequestId } from '../../machines/connection.types.js';
+import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
+import type { SessionLimits, UpstreamTarget } from '../../machines/session.types.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
+import { createConnectionLogic } from '../sse/connection-logic.js';
+import {
+  DEFAULT_EVENT_LOG_LIMITS,
+  type EventLogLimits,
+  MemoryEventLog,
+  type ReplayResult,
+} from '../store/memory-event-log.js';
+import { createDeleteUpstream } from '../upstream/delete-upstream.js';
+
+export interface SupervisorRuntimeOptions {
+  upstream: UpstreamTarget;
+  supervisor?: Partial<SupervisorLimits>;
+  session?: Partial<SessionLimits>;
+  connection?: ConnectionOptionsInput;
+  eventLog?: Partial<EventLogLimits>;
+  /** undici dispatcher for every upstream request. */
+  dispatcher?: Dispatcher;
+  /** Clock for every actor timer (XState's Clock shape); tests inject one. */
+  clock?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
+  /** Inspection hook, e.g. `@statelyai/inspect`'s `inspector.inspect`. */
+  inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never;
+}
+
+/** 256 random bits, base64url: visible ASCII and unguessable. */
+export const mintSessionId = () => randomBytes(32).toString('base64url');
+const mintEventTag = () => randomBytes(6).toString('base64url');
+
+export type CreateSessionResult =
+  | { ok: true; sessionId: string; session: SessionActorRef }
+  | { ok: false; code: string; message: string };
+
+export class SupervisorRuntime {
+  readonly actor: Actor<typeof supervisorMachine>;
+  private readonly logs = new Map<string, MemoryEventLog>();
+  private readonly logLimits: EventLogLimits;
+
+  constructor(private readonly options: SupervisorRuntimeOptions) {
+    this.logLimits = { ...DEFAULT_EVENT_LOG_LIMITS, ...options.eventLog };
+    const sessionLogic = sessionMachine.provide({
+      actors: {
+        connection: createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        deleteUpstream: createDeleteUpstream(options.dispatcher),
+      },
+      actions: {
+        record: ({ context }, event) => this.logs.get(context.sessionId)?.append(event),
+      },
+    });
+    this.actor = createActor(supervisorMachine.provide({ actors: { session: sessionLogic } }), {
+      input: options.supervisor ? { limits: options.supervisor } : undefined,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    this.actor.subscribe({ error: (error) => console.error('mcp-shepherd: supervisor failed', error) });
+    this.actor.on('supervisor.lifecycle', (event) => {
+      // The log goes with the session: nothing of an ended session stays in memory.
+      if (event.event === 'expired' || event.event === 'terminated' || event.event === 'failed') {
+        this.logs.delete(event.sessionId);
+      }
+    });
+    this.actor.start();
+  }
+
+  /** Starts a session whose first act is to send the client's initialize upstream. */
+  createSession(initialize: { body: string; requestId: RequestId }, key = 'initialize'): CreateSessionResult {
+    const sessionId = mintSessionId();
+    const eventTag = mintEventTag();
+    let refusal: Extract<SupervisorEmitted, { type: 'supervisor.refused' }> | undefined;
+    const sub = this.actor.on('supervisor.refused', (event) => {
+      if (event.key === key) refusal = event;
+    });
+    this.logs.set(sessionId, new MemoryEventLog(eventTag, this.logLimits));
+    this.actor.send({
+      type: 'supervisor.create',
+      key,
+      input: {
+        sessionId,
+        eventTag,
+        initialize: { key, ...initialize },
+        upstream: this.options.upstream,
+        ...(this.options.session ? { limits: this.options.session } : {}),
+        ...(this.options.connection ? { connection: this.options.connection } : {}),
+      },
+    });
+    sub.unsubscribe();
+    const session = this.session(sessionId);
+    if (refusal || !session) {
+      this.logs.delete(sessionId);
+      return { ok: false, code: refusal?.code ?? 'failed', message: refusal?.message ?? 'session did not start' };
+    }
+    return { ok: true, sessionId, session };
+  }
+
+  session(sessionId: string): SessionActorRef | undefined {
+    return this.actor.getSnapshot().children[sessionId] as SessionActorRef | undefined;
+  }
+
+  get sessionCount(): number {
+    return this.actor.getSnapshot().context.live;
+  }
+
+  eventLog(sessionId: string): MemoryEventLog | undefined {
+    return this.logs.get(sessionId);
+  }
+
+  /** The events of one stream after `lastEventId`, from the session's log. */
+  replay(sessionId: string, lastEventId: string): ReplayResult {
+    const log = this.logs.get(sessionId);
+    if (!log) return { ok: false, code: 'unknown', message: 'No such session.' };
+    return log.replayAfter(lastEventId);
+  }
+
+  /** Refuses new sessions, shuts every session down (DELETE upstream) and resolves when none is left. */
+  async drain(): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      if (this.actor.getSnapshot().status === 'done') return resolve();
+      this.actor.on('supervisor.drained', () => resolve());
+    });
+    this.actor.send({ type: 'supervisor.drain' });
+    await done;
+  }
+
+  stop(): void {
+    this.actor.stop();
+    this.logs.clear();
+  }
+}

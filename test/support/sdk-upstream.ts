@@ -1,0 +1,101 @@
+/**
+ * A real MCP server for tests: the official SDK 1.x McpServer behind its Streamable HTTP
+ * transport, one transport per session, with an event store so that it replays after
+ * Last-Event-ID.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { OrderedEventStore } from './sdk-event-store.js';
+
+interface UpstreamSession {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+export class SdkUpstream {
+  readonly sessions = new Map<string, UpstreamSession>();
+  readonly deleted: string[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly http: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<SdkUpstream> {
+    const http = createServer();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const upstream = new SdkUpstream(http, (http.address() as AddressInfo).port);
+    http.on('connection', (socket) => {
+      upstream.sockets.add(socket);
+      socket.on('close', () => upstream.sockets.delete(socket));
+    });
+    http.on('request', (req, res) => {
+      upstream.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500).end(String(error));
+      });
+    });
+    return upstream;
+  }
+
+  urlVia(port = this.port): string {
+    return `http://127.0.0.1:${port}/mcp`;
+  }
+
+  /** A notification on the session's standalone (GET) stream; stored for replay if it is down. */
+  async notify(upstreamSessionId: string, data: string): Promise<void> {
+    const session = this.sessions.get(upstreamSessionId);
+    if (!session) throw new Error(`no upstream session ${upstreamSessionId}`);
+    await session.server.server.notification({ method: 'notifications/message', params: { level: 'info', data } });
+  }
+
+  async close(): Promise<void> {
+    for (const { transport } of this.sessions.values()) await transport.close();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    const sessionId = req.headers['mcp-session-id'] as string | undefined;
+    const existing = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (existing) {
+      if (req.method === 'DELETE' && sessionId) this.deleted.push(sessionId);
+      await existing.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (!sessionId && req.method === 'POST' && isInitializeRequest(body)) {
+      const server = new McpServer({ name: 'sdk-upstream', version: '1.0.0' }, { capabilities: { logging: {} } });
+      server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
+        content: [{ type: 'text', text }],
+      }));
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        eventStore: new OrderedEventStore(),
+        onsessioninitialized: (id) => {
+          this.sessions.set(id, { transport, server });
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      };
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+      return;
+    }
+    res.writeHead(sessionId ? 404 : 400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Session not found' } }));
+  }
+}
