@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { type Actor, createActor } from 'xstate';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import type { ConnectionOptionsInput, RequestId } from '../../machines/connection.types.js';
 import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
 import type { SessionLimits, UpstreamTarget } from '../../machines/session.types.js';
@@ -30,7 +30,7 @@ export interface SupervisorRuntimeOptions {
   /** Clock for every actor timer (XState's Clock shape); tests inject one. */
   clock?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
   /** Inspection hook, e.g. `@statelyai/inspect`'s `inspector.inspect`. */
-  inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never;
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** 256 random bits, base64url: visible ASCII and unguessable. */

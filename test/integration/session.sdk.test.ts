@@ -191,10 +191,36 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(grown).toBeLessThan(4 * 1024 * 1024);
   }, 120_000);
 
+  it('expires when the upstream session is gone (404), without sending DELETE', async () => {
+    const rt = start();
+    const { session, sessionId, events, upstreamSessionId } = await open(rt);
+    await upstream.forget(upstreamSessionId);
+    session.send({
+      type: 'session.request',
+      key: 'call',
+      requestIds: [5],
+      body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
+    });
+    await events.until((all) => all.some((e) => e.type === 'session.ended'), 'ended');
+    expect(events.items.find((e) => e.type === 'session.stream.ended' && e.stream === 2)).toMatchObject({
+      state: 'expired',
+      status: 404,
+      unanswered: [5],
+    });
+    expect(events.items.find((e) => e.type === 'session.ended')).toMatchObject({
+      state: 'expired',
+      reason: 'upstream-gone',
+    });
+    await waitUntil(() => rt.sessionCount === 0);
+    expect(rt.session(sessionId)).toBeUndefined();
+    expect(upstream.deleted).toEqual([]);
+  });
+
   it('expires at the end of its lifetime even while streaming, aborting the stream', async () => {
     const rt = start({ session: { maxLifetimeMs: 120_000 } });
     const { session, sessionId, events } = await open(rt);
     await listen(session, events);
+    expect(upstream.openGetStreams).toBe(1);
     clock.advance(120_000);
     await events.until((all) => all.some((e) => e.type === 'session.ended'), 'ended');
     expect(events.items.find((e) => e.type === 'session.ended')).toMatchObject({ reason: 'lifetime' });
@@ -204,6 +230,8 @@ describe('sessions over real sockets, SDK upstream', () => {
     await waitUntil(() => rt.sessionCount === 0);
     expect(rt.session(sessionId)).toBeUndefined();
     expect(clock.pending()).toEqual([]);
+    // The upstream GET request was aborted: the server sees its stream close.
+    await waitUntil(() => upstream.openGetStreams === 0);
   });
 });
 

@@ -27,6 +27,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export class SdkUpstream {
   readonly sessions = new Map<string, UpstreamSession>();
   readonly deleted: string[] = [];
+  /** Server-to-client GET streams whose response is still open. */
+  openGetStreams = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -61,6 +63,13 @@ export class SdkUpstream {
     await session.server.server.notification({ method: 'notifications/message', params: { level: 'info', data } });
   }
 
+  /** Forgets a session as a restarted server would: its id now gets 404. */
+  async forget(upstreamSessionId: string): Promise<void> {
+    const session = this.sessions.get(upstreamSessionId);
+    this.sessions.delete(upstreamSessionId);
+    await session?.transport.close();
+  }
+
   async close(): Promise<void> {
     for (const { transport } of this.sessions.values()) await transport.close();
     for (const socket of this.sockets) socket.destroy();
@@ -71,6 +80,10 @@ export class SdkUpstream {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
     const existing = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (req.method === 'GET') {
+      this.openGetStreams++;
+      res.on('close', () => this.openGetStreams--);
+    }
     if (existing) {
       if (req.method === 'DELETE' && sessionId) this.deleted.push(sessionId);
       await existing.transport.handleRequest(req, res, body);
