@@ -60,6 +60,8 @@ export interface ConnectionContext {
   detail: string | undefined;
   /** `Mcp-Session-Id` from the last successful response. */
   sessionId: string | undefined;
+  /** What the last successful response carried. */
+  bodyKind: 'json' | 'sse' | undefined;
 }
 
 export function resolveConnectionOptions(input: ConnectionInput['options']): ConnectionOptions {
@@ -99,6 +101,7 @@ function statusOf(context: ConnectionContext, state: ConnectionStateName): Conne
     opens: context.opens,
     lastEventId: context.lastEventId,
     sessionId: context.sessionId,
+    bodyKind: context.bodyKind,
     status: context.status,
     detail: context.detail,
     delayMs: state === 'waiting' ? context.delayMs : undefined,
@@ -244,6 +247,7 @@ export const connectionMachine = setup({
     markOpened: assign(({ context, event }) => ({
       opens: context.opens + 1,
       sessionId: (event.type === 'stream.response' ? event.sessionId : undefined) ?? context.sessionId,
+      bodyKind: mediaType(event) === 'application/json' ? ('json' as const) : ('sse' as const),
       reason: (context.opens === 0 ? 'opened' : 'resumed') as ConnectionReason,
       status: undefined,
       detail: undefined,
@@ -303,6 +307,7 @@ export const connectionMachine = setup({
     status: undefined,
     detail: undefined,
     sessionId: undefined,
+    bodyKind: undefined,
   }),
   initial: 'streaming',
   on: {

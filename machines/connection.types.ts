@@ -109,6 +109,8 @@ export interface ConnectionStatus {
   lastEventId?: string | undefined;
   /** The server's `Mcp-Session-Id`, when its response carried one. */
   sessionId?: string | undefined;
+  /** `json` when the server answered a POST with one JSON body instead of a stream. */
+  bodyKind?: 'json' | 'sse' | undefined;
   /** HTTP status behind the reason, when there is one. */
   status?: number | undefined;
   /** Human-readable detail: error message, content type, body snippet. */

@@ -74,7 +74,11 @@ export class MemoryEventLog {
     }
   }
 
-  /** The events of the id's stream that came after it, or why they cannot be given. */
+  /**
+   * The events of the id's stream that came after it, or why they cannot be given. The id
+   * is a position: a priming event's id names its stream and the session counter at the
+   * time, which need not be an event of that stream.
+   */
   replayAfter(lastEventId: string): ReplayResult {
     const parts = parseEventId(lastEventId);
     const refuse = (code: ReplayRefusal): ReplayResult => ({ ok: false, code, message: REFUSALS[code] });
@@ -87,7 +91,6 @@ export class MemoryEventLog {
     const events: LoggedEvent[] = [];
     for (let i = this.head; i < this.entries.length; i++) {
       const entry = this.entries[i] as LoggedEvent;
-      if (entry.seq === parts.seq && entry.stream !== parts.stream) return refuse('unknown');
       if (entry.seq > parts.seq && entry.stream === parts.stream) events.push(entry);
     }
     return { ok: true, stream: parts.stream, events };

@@ -1,0 +1,147 @@
+/**
+ * mcp-shepherd as a library: a session supervisor and Streamable-HTTP proxy to mount in an
+ * express app (`app.use('/mcp', shepherd.router)`) or to run on its own (`listen`).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Router } from 'express';
+import type { Dispatcher } from 'undici';
+import type { InspectionEvent } from 'xstate';
+import { connectionStateName } from '../machines/connection.machine.js';
+import type { ConnectionOptionsInput } from '../machines/connection.types.js';
+import type { SessionLimits, UpstreamTarget } from '../machines/session.types.js';
+import type { SupervisorLimits } from '../machines/supervisor.types.js';
+import { createLogger, type Logger } from './log.js';
+import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
+import { SupervisorRuntime } from './session/supervisor-runtime.js';
+import type { EventLogLimits } from './store/memory-event-log.js';
+
+export interface ShepherdOptions extends McpHandlerOptions {
+  /** The MCP server to stand in front of (Streamable HTTP, session era). */
+  upstream: UpstreamTarget;
+  /** Session and supervisor limits; see docs/session.md and docs/supervisor.md. */
+  limits?: Partial<SessionLimits & SupervisorLimits>;
+  /** Reconnect, backoff and health-check options of every upstream stream; see docs/connection.md. */
+  connection?: ConnectionOptionsInput;
+  /** Bounds of each session's event log (resumability). */
+  eventLog?: Partial<EventLogLimits>;
+  /** A pino logger; default: JSON lines on stdout at `info`. */
+  logger?: Logger;
+  dispatcher?: Dispatcher;
+  /** Every actor's inspection events, for the Stately inspector. */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export interface StreamSummary {
+  stream: number;
+  kind: 'get' | 'post';
+  state: string;
+}
+
+export interface SessionSummary {
+  sessionId: string;
+  state: unknown;
+  protocolVersion: string | undefined;
+  streams: StreamSummary[];
+  eventLog: { events: number; bytes: number } | undefined;
+}
+
+export interface Shepherd {
+  /** Mount it: `app.use('/mcp', shepherd.router)`. */
+  router: Router;
+  /** The same endpoint as a plain Node handler. */
+  handler: McpHandler;
+  runtime: SupervisorRuntime;
+  logger: Logger;
+  /** Every live session with its state value and its streams' states. */
+  listSessions(): SessionSummary[];
+  /** Serves the endpoint at `path` (default /mcp) on host:port (default 127.0.0.1:8080). */
+  listen(options?: { port?: number; host?: string; path?: string }): Promise<{ url: string; server: Server }>;
+  /** Drains: refuses new sessions, ends every session (DELETE upstream), closes the server. */
+  close(): Promise<void>;
+}
+
+function streamState(snapshot: unknown): string {
+  const value = (snapshot as { value?: unknown } | undefined)?.value;
+  return value === undefined ? 'closed' : connectionStateName(value);
+}
+
+export function createShepherd(options: ShepherdOptions): Shepherd {
+  const logger = options.logger ?? createLogger();
+  const { maxSessions, ...sessionLimits } = options.limits ?? {};
+  const runtime = new SupervisorRuntime({
+    upstream: options.upstream,
+    ...(maxSessions !== undefined ? { supervisor: { maxSessions } } : {}),
+    session: sessionLimits,
+    ...(options.connection ? { connection: options.connection } : {}),
+    ...(options.eventLog ? { eventLog: options.eventLog } : {}),
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  runtime.actor.on('supervisor.lifecycle', (event) => {
+    const { type: _type, ...fields } = event;
+    logger.info(fields, `session ${event.event}`);
+  });
+  const handler = createMcpHandler(runtime, options);
+  const router = express.Router();
+  router.all('/', (req, res) => handler.handle(req, res));
+  let server: Server | undefined;
+
+  return {
+    router,
+    handler,
+    runtime,
+    logger,
+    listSessions() {
+      const children = runtime.actor.getSnapshot().children;
+      return Object.entries(children).flatMap(([sessionId, ref]) => {
+        if (!ref) return [];
+        const snapshot = ref.getSnapshot();
+        const log = runtime.eventLog(sessionId);
+        return [
+          {
+            sessionId,
+            state: snapshot.value,
+            protocolVersion: snapshot.context.protocolVersion,
+            streams: Object.entries(snapshot.context.streams).map(([stream, entry]) => ({
+              stream: Number(stream),
+              kind: entry.kind,
+              state: streamState(snapshot.children[`stream-${stream}`]?.getSnapshot()),
+            })),
+            eventLog: log ? { events: log.size, bytes: log.byteSize } : undefined,
+          },
+        ];
+      });
+    },
+    async listen({ port = 8080, host = '127.0.0.1', path = '/mcp' } = {}) {
+      const app = express();
+      app.disable('x-powered-by');
+      app.use(path, router);
+      server = createServer(app);
+      const listening = server;
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, host, () => resolve());
+      });
+      const address = listening.address() as AddressInfo;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${path}`;
+      logger.info({ url, upstream: options.upstream.url }, 'mcp-shepherd listening');
+      return { url, server: listening };
+    },
+    async close() {
+      await runtime.drain();
+      runtime.stop();
+      if (server) {
+        const closing = server;
+        closing.closeAllConnections();
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+      }
+    },
+  };
+}
+
+export { connectionMachine } from '../machines/connection.machine.js';
+export { sessionMachine } from '../machines/session.machine.js';
+export { supervisorMachine } from '../machines/supervisor.machine.js';
+export { SupervisorRuntime } from './session/supervisor-runtime.js';
+export { createConnectionLogic } from './sse/connection-logic.js';

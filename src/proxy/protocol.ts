@@ -1,0 +1,106 @@
+/** What the proxy checks of MCP's Streamable HTTP transport before anything goes upstream. */
+import type { RequestId } from '../../machines/connection.types.js';
+
+/** Session-era revisions this proxy speaks (Streamable HTTP appeared in 2025-03-26). */
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
+
+/**
+ * "If the server does not receive an MCP-Protocol-Version header, and has no other way to
+ * identify the version ... the server SHOULD assume protocol version 2025-03-26."
+ */
+export const DEFAULT_ASSUMED_VERSION = '2025-03-26';
+
+export const isSupportedVersion = (version: string) =>
+  (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version);
+
+/** Batches were removed in 2025-06-18; 2025-03-26 allows them. */
+export const allowsBatches = (version: string) => version === '2025-03-26';
+
+/** Priming events and server-initiated stream closes (SEP-1699) arrived in 2025-11-25. */
+export const supportsPriming = (version: string | undefined) => version !== undefined && version >= '2025-11-25';
+
+export const JSONRPC_PARSE_ERROR = -32700;
+export const JSONRPC_INVALID_REQUEST = -32600;
+/** Implementation-defined server errors (-32000 to -32099). */
+export const PROXY_ERROR = -32000;
+
+export interface ParsedBody {
+  messages: Record<string, unknown>[];
+  isBatch: boolean;
+  /** ids of the requests (messages with a method and an id) */
+  requestIds: RequestId[];
+  initialize: { requestId: RequestId; protocolVersion: string | undefined } | undefined;
+  /** True when the body is only `notifications/initialized`. */
+  isInitializedNotification: boolean;
+}
+
+export type ParseResult = { ok: true; body: ParsedBody } | { ok: false; code: number; message: string };
+
+const isRequestId = (id: unknown): id is RequestId => typeof id === 'string' || typeof id === 'number';
+
+/** Validates a POST body as one JSON-RPC 2.0 message or a batch of them. */
+export function parseBody(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, code: JSONRPC_PARSE_ERROR, message: `Parse error: ${(error as Error).message}` };
+  }
+  const isBatch = Array.isArray(value);
+  const list = isBatch ? (value as unknown[]) : [value];
+  if (list.length === 0) return { ok: false, code: JSONRPC_INVALID_REQUEST, message: 'Invalid Request: empty batch' };
+  const messages: Record<string, unknown>[] = [];
+  const requestIds: RequestId[] = [];
+  let initialize: ParsedBody['initialize'];
+  for (const item of list) {
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      Array.isArray(item) ||
+      (item as { jsonrpc?: unknown }).jsonrpc !== '2.0'
+    ) {
+      return { ok: false, code: JSONRPC_INVALID_REQUEST, message: 'Invalid Request: not a JSON-RPC 2.0 message' };
+    }
+    const message = item as Record<string, unknown>;
+    const hasMethod = typeof message.method === 'string';
+    const isResponse = 'result' in message || 'error' in message;
+    if (!hasMethod && !isResponse) {
+      return {
+        ok: false,
+        code: JSONRPC_INVALID_REQUEST,
+        message: 'Invalid Request: neither a request, a notification nor a response',
+      };
+    }
+    if (hasMethod && 'id' in message) {
+      if (!isRequestId(message.id)) {
+        return {
+          ok: false,
+          code: JSONRPC_INVALID_REQUEST,
+          message: 'Invalid Request: id must be a string or a number',
+        };
+      }
+      requestIds.push(message.id);
+      if (message.method === 'initialize') {
+        const version = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+        initialize = { requestId: message.id, protocolVersion: typeof version === 'string' ? version : undefined };
+      }
+    }
+    messages.push(message);
+  }
+  if (initialize && list.length > 1) {
+    // 2025-03-26: "The initialize request MUST NOT be part of a JSON-RPC batch".
+    return {
+      ok: false,
+      code: JSONRPC_INVALID_REQUEST,
+      message: 'Invalid Request: initialize must not be part of a batch',
+    };
+  }
+  const isInitializedNotification =
+    messages.length === 1 && messages[0]?.method === 'notifications/initialized' && !('id' in (messages[0] ?? {}));
+  return { ok: true, body: { messages, isBatch, requestIds, initialize, isInitializedNotification } };
+}
+
+/** A JSON-RPC error object as a response body. */
+export function errorBody(code: number, message: string, id: RequestId | null = null, data?: unknown) {
+  return { jsonrpc: '2.0' as const, id, error: data === undefined ? { code, message } : { code, message, data } };
+}

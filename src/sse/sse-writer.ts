@@ -1,0 +1,65 @@
+/** Writes an SSE response: headers that defeat proxy buffering, events, keep-alive comments. */
+import type { ServerResponse } from 'node:http';
+
+export interface SseWriterOptions {
+  /** A `: keep-alive` comment this often, so intermediaries keep the stream. 0 disables. */
+  keepAliveMs: number;
+  headers?: Record<string, string>;
+}
+
+export class SseWriter {
+  private keepAlive: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: SseWriterOptions,
+  ) {
+    res.on('close', () => this.stopKeepAlive());
+  }
+
+  get open(): boolean {
+    return !this.ended && !this.res.destroyed && !this.res.writableEnded;
+  }
+
+  start(): void {
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and other reverse proxies buffer responses unless told not to.
+      'x-accel-buffering': 'no',
+      ...this.options.headers,
+    });
+    this.res.flushHeaders();
+    if (this.options.keepAliveMs > 0) {
+      this.keepAlive = setInterval(() => this.comment('keep-alive'), this.options.keepAliveMs);
+      this.keepAlive.unref();
+    }
+  }
+
+  event(data: string, id?: string, retryMs?: number): void {
+    if (!this.open) return;
+    let frame = '';
+    if (retryMs !== undefined) frame += `retry: ${retryMs}\n`;
+    if (id !== undefined) frame += `id: ${id}\n`;
+    // A data line may not hold a line break: each line becomes its own data field.
+    for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
+    this.res.write(`${frame}\n`);
+  }
+
+  comment(text: string): void {
+    if (this.open) this.res.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    this.stopKeepAlive();
+    if (this.open) this.res.end();
+    this.ended = true;
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+}
