@@ -1,17 +1,23 @@
-/** The official SDK 1.x client through mcp-shepherd to the official SDK 1.x server. */
+/**
+ * The official SDK clients (1.x and the 2.x `@modelcontextprotocol/client`) through
+ * mcp-shepherd to the demo server (the official SDK 1.x server with an event store): tools,
+ * resources, prompts, progress, and server-to-client sampling and elicitation.
+ */
+import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DemoServer } from '../../src/demo/demo-server.js';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
-import { SdkUpstream } from '../support/sdk-upstream.js';
 
-let upstream: SdkUpstream;
+let upstream: DemoServer;
 let shepherd: Shepherd;
 let url: string;
 
 beforeEach(async () => {
-  upstream = await SdkUpstream.start();
+  upstream = await DemoServer.start();
   shepherd = createShepherd({ upstream: { url: upstream.urlVia() }, logger: createLogger('silent') });
   ({ url } = await shepherd.listen({ port: 0 }));
 });
@@ -20,19 +26,92 @@ afterEach(async () => {
   await upstream.close();
 });
 
-describe('SDK 1.x client → mcp-shepherd → SDK 1.x server', () => {
-  it('initializes and calls a tool', async () => {
-    const client = new Client({ name: 'test-client', version: '1.0.0' });
+describe('SDK 1.x client → mcp-shepherd → SDK server', () => {
+  async function connect() {
+    const client = new Client(
+      { name: 'sdk1-client', version: '1.0.0' },
+      { capabilities: { sampling: {}, elicitation: {} } },
+    );
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+      role: 'assistant',
+      model: 'test-model',
+      content: { type: 'text', text: `sampled(${(request.params.messages[0]?.content as { text: string }).text})` },
+    }));
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
     const transport = new StreamableHTTPClientTransport(new URL(url));
     await client.connect(transport);
-    expect(transport.sessionId).toBeDefined();
+    return { client, transport };
+  }
+
+  it('initializes with a proxy-minted session id and calls a tool', async () => {
+    const { client, transport } = await connect();
+    expect(transport.sessionId).toMatch(/^[\x21-\x7e]{43}$/);
     expect(upstream.sessions.has(transport.sessionId as string)).toBe(false);
+    expect(upstream.sessions.size).toBe(1);
     const result = await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
     expect(result.content).toEqual([{ type: 'text', text: 'hello' }]);
-    const tools = await client.listTools();
-    expect(tools.tools.map((t) => t.name)).toContain('echo');
-    await transport.terminateSession();
     await client.close();
+  });
+
+  it('carries resources, prompts and progress notifications', async () => {
+    const { client } = await connect();
+    const resource = await client.readResource({ uri: 'demo://readme' });
+    expect(resource.contents).toEqual([{ uri: 'demo://readme', text: 'mcp-shepherd demo resource' }]);
+    const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'Ada' } });
+    expect(prompt.messages[0]?.content).toEqual({ type: 'text', text: 'Say hello to Ada.' });
+    const progress: number[] = [];
+    const counted = await client.callTool({ name: 'count', arguments: { n: 5 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expect(counted.content).toEqual([{ type: 'text', text: 'counted to 5' }]);
+    expect(progress).toEqual([1, 2, 3, 4, 5]);
+    await client.close();
+  });
+
+  it('carries server-to-client sampling and elicitation both ways', async () => {
+    const { client } = await connect();
+    const summary = await client.callTool({ name: 'summarize', arguments: { text: 'long text' } });
+    expect(summary.content).toEqual([{ type: 'text', text: 'summary: sampled(Summarize: long text)' }]);
+    const confirmed = await client.callTool({ name: 'confirm', arguments: { question: 'Proceed?' } });
+    expect(confirmed.content).toEqual([{ type: 'text', text: 'accept:true' }]);
+    await client.close();
+  });
+
+  it('ends the session upstream and locally on DELETE', async () => {
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId as string;
+    expect(shepherd.listSessions().map((s) => s.sessionId)).toEqual([sessionId]);
+    await transport.terminateSession();
     expect(upstream.sessions.size).toBe(0);
+    expect(upstream.deleted).toHaveLength(1);
+    expect(shepherd.listSessions()).toEqual([]);
+    await client.close();
+  });
+});
+
+describe('SDK 2.x client (@modelcontextprotocol/client) → mcp-shepherd → SDK server', () => {
+  it('initializes, calls tools with progress, reads resources and answers sampling', async () => {
+    const client = new Client2({ name: 'sdk2-client', version: '2.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant' as const,
+      model: 'm',
+      content: { type: 'text' as const, text: 'from v2' },
+    }));
+    const transport = new Transport2(new URL(url));
+    await client.connect(transport);
+    expect(shepherd.listSessions()).toHaveLength(1);
+    const echoed = await client.callTool({ name: 'echo', arguments: { text: 'v2' } });
+    expect(echoed.content).toEqual([{ type: 'text', text: 'v2' }]);
+    const progress: number[] = [];
+    await client.callTool(
+      { name: 'count', arguments: { n: 3 } },
+      { onprogress: (p: { progress: number }) => progress.push(p.progress) },
+    );
+    expect(progress).toEqual([1, 2, 3]);
+    const resource = await client.readResource({ uri: 'demo://readme' });
+    expect(resource.contents[0]).toMatchObject({ text: 'mcp-shepherd demo resource' });
+    const summary = await client.callTool({ name: 'summarize', arguments: { text: 'x' } });
+    expect(summary.content).toEqual([{ type: 'text', text: 'summary: from v2' }]);
+    await client.close();
   });
 });

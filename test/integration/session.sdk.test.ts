@@ -9,9 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventId } from '../../machines/event-id.js';
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import type { SessionEmitted } from '../../machines/session.types.js';
+import { DemoServer } from '../../src/demo/demo-server.js';
 import { SupervisorRuntime, type SupervisorRuntimeOptions } from '../../src/session/supervisor-runtime.js';
 import { Recorder } from '../support/recorder.js';
-import { SdkUpstream } from '../support/sdk-upstream.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TestClock } from '../support/test-clock.js';
 
@@ -25,13 +25,13 @@ const initialize = (id = 0) => ({
   }),
 });
 
-let upstream: SdkUpstream;
+let upstream: DemoServer;
 let relay: TcpRelay;
 let clock: TestClock;
 let runtime: SupervisorRuntime | undefined;
 
 beforeEach(async () => {
-  upstream = await SdkUpstream.start();
+  upstream = await DemoServer.start();
   relay = await TcpRelay.start(upstream.port);
   clock = new TestClock();
 });

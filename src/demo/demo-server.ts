@@ -1,7 +1,7 @@
 /**
- * A real MCP server for tests: the official SDK 1.x McpServer behind its Streamable HTTP
- * transport, one transport per session, with an event store so that it replays after
- * Last-Event-ID.
+ * The demo MCP server: the official SDK 1.x McpServer behind its Streamable HTTP transport,
+ * one transport per session, with an event store so that it replays after Last-Event-ID.
+ * `npm start` puts mcp-shepherd in front of it; the tests use it as a real upstream.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -9,8 +9,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
-import { OrderedEventStore } from './sdk-event-store.js';
+import { registerDemoFeatures } from './demo-tools.js';
+import { OrderedEventStore } from './event-store.js';
 
 interface UpstreamSession {
   transport: StreamableHTTPServerTransport;
@@ -24,7 +24,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
-export class SdkUpstream {
+export class DemoServer {
   readonly sessions = new Map<string, UpstreamSession>();
   readonly deleted: string[] = [];
   /** Server-to-client GET streams whose response is still open. */
@@ -36,10 +36,10 @@ export class SdkUpstream {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<SdkUpstream> {
+  static async start(port = 0, host = '127.0.0.1'): Promise<DemoServer> {
     const http = createServer();
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const upstream = new SdkUpstream(http, (http.address() as AddressInfo).port);
+    await new Promise<void>((resolve) => http.listen(port, host, resolve));
+    const upstream = new DemoServer(http, (http.address() as AddressInfo).port);
     http.on('connection', (socket) => {
       upstream.sockets.add(socket);
       socket.on('close', () => upstream.sockets.delete(socket));
@@ -90,10 +90,8 @@ export class SdkUpstream {
       return;
     }
     if (!sessionId && req.method === 'POST' && isInitializeRequest(body)) {
-      const server = new McpServer({ name: 'sdk-upstream', version: '1.0.0' }, { capabilities: { logging: {} } });
-      server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
-        content: [{ type: 'text', text }],
-      }));
+      const server = new McpServer({ name: 'mcp-shepherd-demo', version: '1.0.0' }, { capabilities: { logging: {} } });
+      registerDemoFeatures(server);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         eventStore: new OrderedEventStore(),
