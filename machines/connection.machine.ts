@@ -120,8 +120,12 @@ const isStatus = (event: ConnectionEvent, ...statuses: number[]) =>
 const mediaType = (event: ConnectionEvent) =>
   event.type === 'stream.response' ? (event.contentType ?? '').split(';')[0]?.trim().toLowerCase() : undefined;
 
-/** Failures that may be retried: network trouble, timeouts, 408, 429 and 5xx. */
-const RETRYABLE_STATUSES = [408, 429, 500, 502, 503, 504];
+/**
+ * Failures that may be retried: network trouble, timeouts, 408, 429 and 5xx, and 409: a
+ * server answers a resume with 409 while it still holds the stream's previous connection
+ * (e.g. one the proxy just aborted as stalled), which clears once it notices the close.
+ */
+const RETRYABLE_STATUSES = [408, 409, 429, 500, 502, 503, 504];
 /** The server refused before doing any work, so even the first POST may be sent again. */
 const NOT_PROCESSED_STATUSES = [429, 503];
 

@@ -7,9 +7,15 @@
  * `deleteUpstream` (the upstream DELETE), `record` (append to the event log) and
  * `notify` (tell the supervisor). Diagram and limits: docs/session.md.
  */
-import { type ActorRefFrom, assign, emit, enqueueActions, fromPromise, not, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, and, assign, emit, enqueueActions, fromPromise, not, sendParent, setup } from 'xstate';
 import { connectionMachine } from './connection.machine.js';
-import type { ConnectionDelivery, ConnectionStatus, RequestId } from './connection.types.js';
+import type {
+  ConnectionDelivery,
+  ConnectionInput,
+  ConnectionOutput,
+  ConnectionStatus,
+  RequestId,
+} from './connection.types.js';
 import { formatEventId } from './event-id.js';
 import { responseIds, resultFor } from './jsonrpc.js';
 import type {
@@ -22,6 +28,7 @@ import type {
   SessionLifecycle,
   SessionLimits,
   SessionOutput,
+  UpstreamGonePolicy,
   UpstreamTarget,
 } from './session.types.js';
 
@@ -30,6 +37,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   idleTimeoutMs: 5 * 60_000,
   maxLifetimeMs: 30 * 60_000,
   deleteTimeoutMs: 5_000,
+  maxReinitializations: 3,
 };
 
 /** The standalone server-to-client stream (client GET, upstream GET). */
@@ -43,6 +51,8 @@ export interface StreamEntry {
   key: string;
   /** JSON-RPC requests on this stream still waiting for their response. */
   pending: readonly RequestId[];
+  /** The POST body, to send again after the upstream is re-initialized. */
+  body?: string | undefined;
 }
 
 export interface SessionContext {
@@ -64,6 +74,14 @@ export interface SessionContext {
   /** Where the upstream GET stream left off, to resume it when the client listens again. */
   standaloneResumeId: string | undefined;
   endReason: SessionEndReason | undefined;
+  onUpstreamGone: UpstreamGonePolicy;
+  /** The client's notifications/initialized, replayed after a re-initialization. */
+  initializedBody: string | undefined;
+  /** Upstream streams the client never sees (re-initialize, replayed notification). */
+  hiddenStreams: readonly number[];
+  /** The hidden stream carrying the replayed initialize, while re-initializing. */
+  reinitStream: number | undefined;
+  reinitializations: number;
 }
 
 export const streamChildId = (stream: number) => `stream-${stream}`;
@@ -80,6 +98,34 @@ export function upstreamHeaders(context: SessionContext, method: 'GET' | 'POST')
   if (context.protocolVersion !== undefined) headers['mcp-protocol-version'] = context.protocolVersion;
   return headers;
 }
+
+/** The input of the connection child for one upstream stream. */
+function streamInput(
+  context: SessionContext,
+  stream: number,
+  kind: 'get' | 'post',
+  body: string | undefined,
+  pending: readonly RequestId[],
+  lastEventId: string | undefined,
+): ConnectionInput {
+  const method = kind === 'get' ? 'GET' : 'POST';
+  return {
+    id: streamChildId(stream),
+    url: context.upstream.url,
+    method,
+    headers: upstreamHeaders(context, method),
+    ...(body !== undefined ? { body, awaitResponses: pending } : {}),
+    ...(kind === 'get' && lastEventId !== undefined ? { lastEventId } : {}),
+    ...(context.connectionOptions ? { options: context.connectionOptions } : {}),
+  };
+}
+
+const REFUSAL_MESSAGES: Record<RefusalCode, (limits: SessionLimits) => string> = {
+  'too-many-streams': (limits) =>
+    `This session already has ${limits.maxConnectionsPerSession} open streams (maxConnectionsPerSession); wait for one to finish, or raise the limit.`,
+  'not-initialized': () => 'The session is still initializing; send requests after the initialize response.',
+  reinitializing: () => 'The upstream server lost this session and it is being re-initialized; retry in a moment.',
+};
 
 const END_IS_EXPIRY: Record<SessionEndReason, boolean> = {
   deleted: false,
@@ -131,9 +177,20 @@ export const sessionMachine = setup({
       event.type === 'connection.event' &&
       streamOf(event.id) === INITIALIZE_STREAM &&
       resultFor(event.event.message, context.initialize.requestId) !== undefined,
-    isInitializeStreamEnd: ({ event }) =>
-      isStatus(event) && streamOf(event.id) === INITIALIZE_STREAM && isTerminal(event.state),
+    isInitializeStreamDone: ({ event }) => event.type === `xstate.done.actor.${streamChildId(INITIALIZE_STREAM)}`,
+    isDoneExpired: ({ event }) =>
+      event.type.startsWith('xstate.done.actor.stream-') &&
+      (event as { output?: ConnectionOutput }).output?.state === 'expired',
+    isHiddenStream: ({ context, event }) => isStatus(event) && context.hiddenStreams.includes(streamOf(event.id)),
     isStreamExpired: ({ event }) => isStatus(event) && event.state === 'expired',
+    mayReinitialize: ({ context }) =>
+      context.onUpstreamGone === 'reinitialize' && context.reinitializations < context.limits.maxReinitializations,
+    isReinitResult: ({ context, event }) =>
+      event.type === 'connection.event' &&
+      streamOf(event.id) === context.reinitStream &&
+      resultFor(event.event.message, context.initialize.requestId) !== undefined,
+    isReinitStreamDone: ({ context, event }) =>
+      context.reinitStream !== undefined && event.type === `xstate.done.actor.${streamChildId(context.reinitStream)}`,
     shouldDeleteUpstream: ({ context }) =>
       context.upstreamSessionId !== undefined && context.endReason !== 'upstream-gone',
     endIsExpiry: ({ context }) => context.endReason !== undefined && END_IS_EXPIRY[context.endReason],
@@ -183,7 +240,18 @@ export const sessionMachine = setup({
       if (!isStatus(event)) return;
       const stream = streamOf(event.id);
       const entry = context.streams[stream];
-      if (entry === undefined) return;
+      const isInitializer = stream === INITIALIZE_STREAM || stream === context.reinitStream;
+      if (isInitializer && event.sessionId !== undefined && context.upstreamSessionId === undefined) {
+        enqueue.assign({ upstreamSessionId: event.sessionId });
+      }
+      if (entry === undefined) {
+        // A hidden stream: nobody is told, but its finished child is stopped all the same.
+        if (isTerminal(event.state) && context.hiddenStreams.includes(stream)) {
+          enqueue.stopChild(streamChildId(stream));
+          enqueue.assign({ hiddenStreams: context.hiddenStreams.filter((n) => n !== stream) });
+        }
+        return;
+      }
       enqueue.emit({
         type: 'session.stream.status',
         sessionId: context.sessionId,
@@ -191,9 +259,6 @@ export const sessionMachine = setup({
         state: event.state,
         status: event,
       });
-      if (stream === INITIALIZE_STREAM && event.sessionId !== undefined && context.upstreamSessionId === undefined) {
-        enqueue.assign({ upstreamSessionId: event.sessionId });
-      }
       if (!isTerminal(event.state)) return;
       const { [stream]: _ended, ...rest } = context.streams;
       enqueue.assign({
@@ -224,38 +289,90 @@ export const sessionMachine = setup({
         params: { kind: 'get' | 'post'; key: string; body?: string; pending: readonly RequestId[]; stream?: number },
       ) => {
         const stream = params.stream ?? context.nextStream;
-        const method = params.kind === 'get' ? 'GET' : 'POST';
         enqueue.assign({
-          streams: { ...context.streams, [stream]: { kind: params.kind, key: params.key, pending: params.pending } },
+          streams: {
+            ...context.streams,
+            [stream]: { kind: params.kind, key: params.key, pending: params.pending, body: params.body },
+          },
           nextStream: params.stream === undefined ? context.nextStream + 1 : context.nextStream,
         });
         enqueue.spawnChild('connection', {
           id: streamChildId(stream),
-          input: {
-            id: streamChildId(stream),
-            url: context.upstream.url,
-            method,
-            headers: upstreamHeaders(context, method),
-            ...(params.body !== undefined ? { body: params.body, awaitResponses: params.pending } : {}),
-            ...(params.kind === 'get' && context.standaloneResumeId !== undefined
-              ? { lastEventId: context.standaloneResumeId }
-              : {}),
-            ...(context.connectionOptions ? { options: context.connectionOptions } : {}),
-          },
+          input: streamInput(context, stream, params.kind, params.body, params.pending, context.standaloneResumeId),
         });
         enqueue.emit({ type: 'session.stream.opened', sessionId: context.sessionId, key: params.key, stream });
         enqueue(named({ type: 'notify', params: { sessionId: context.sessionId, event: 'stream-opened', stream } }));
       },
     ),
+    rememberInitialized: assign(({ event }) =>
+      event.type === 'session.request' && event.replayOnReinit ? { initializedBody: event.body } : {},
+    ),
+    /**
+     * The upstream forgot the session: stop every stream (their entries stay, to be sent
+     * again), forget the upstream ids, and replay the client's initialize on a hidden stream.
+     */
+    beginReinitialize: enqueueActions(({ context, enqueue }) => {
+      for (const key of Object.keys(context.streams)) enqueue.stopChild(streamChildId(Number(key)));
+      for (const stream of context.hiddenStreams) enqueue.stopChild(streamChildId(stream));
+      const stream = context.nextStream;
+      const fresh = { ...context, upstreamSessionId: undefined, protocolVersion: context.protocolVersion };
+      enqueue.assign({
+        upstreamSessionId: undefined,
+        standaloneResumeId: undefined,
+        reinitStream: stream,
+        hiddenStreams: [stream],
+        nextStream: stream + 1,
+        reinitializations: context.reinitializations + 1,
+      });
+      enqueue.spawnChild('connection', {
+        id: streamChildId(stream),
+        input: streamInput(fresh, stream, 'post', context.initialize.body, [context.initialize.requestId], undefined),
+      });
+    }),
+    /** The upstream has a new session: replay notifications/initialized, re-send every stream. */
+    resumeAfterReinitialize: enqueueActions(({ context, enqueue }) => {
+      const reinit = context.reinitStream as number;
+      enqueue.stopChild(streamChildId(reinit));
+      let nextStream = context.nextStream;
+      const hiddenStreams: number[] = [];
+      if (context.initializedBody !== undefined) {
+        const stream = nextStream++;
+        hiddenStreams.push(stream);
+        enqueue.spawnChild('connection', {
+          id: streamChildId(stream),
+          input: streamInput(context, stream, 'post', context.initializedBody, [], undefined),
+        });
+      }
+      const streams: Record<number, StreamEntry> = {};
+      for (const [key, entry] of Object.entries(context.streams)) {
+        const stream = Number(key);
+        if (entry.kind === 'post' && (entry.pending.length === 0 || entry.body === undefined)) {
+          enqueue.emit({
+            type: 'session.stream.ended',
+            sessionId: context.sessionId,
+            stream,
+            state: 'closed',
+            reason: 'upstream-reinitialized',
+            unanswered: [],
+          });
+          continue;
+        }
+        streams[stream] = entry;
+        enqueue.spawnChild('connection', {
+          id: streamChildId(stream),
+          input: streamInput(context, stream, entry.kind, entry.body, entry.pending, undefined),
+        });
+      }
+      enqueue.assign({ streams, nextStream, hiddenStreams, reinitStream: undefined });
+      enqueue.emit({ type: 'session.reinitialized', sessionId: context.sessionId, count: context.reinitializations });
+      enqueue(named({ type: 'notify', params: { sessionId: context.sessionId, event: 'reinitialized' } }));
+    }),
     refuse: emit(({ context, event }, params: { code: RefusalCode }) => ({
       type: 'session.refused' as const,
       sessionId: context.sessionId,
       key: 'key' in event ? event.key : '',
       code: params.code,
-      message:
-        params.code === 'too-many-streams'
-          ? `This session already has ${context.limits.maxConnectionsPerSession} open streams (maxConnectionsPerSession); wait for one to finish, or raise the limit.`
-          : 'The session is still initializing; send requests after the initialize response.',
+      message: REFUSAL_MESSAGES[params.code](context.limits),
     })),
     /** Stops every stream child (aborting its upstream request) and tells the runtime. */
     closeAllStreams: enqueueActions(({ context, enqueue }) => {
@@ -271,7 +388,8 @@ export const sessionMachine = setup({
           unanswered: entry.pending,
         });
       }
-      enqueue.assign({ streams: {} });
+      for (const stream of context.hiddenStreams) enqueue.stopChild(streamChildId(stream));
+      enqueue.assign({ streams: {}, hiddenStreams: [] });
     }),
     announceEnd: enqueueActions(({ context, enqueue }, params: { state: 'terminated' | 'expired' }) => {
       const reason = context.endReason ?? 'shutdown';
@@ -296,6 +414,11 @@ export const sessionMachine = setup({
     clientStreams: 0,
     standaloneResumeId: undefined,
     endReason: undefined,
+    onUpstreamGone: input.onUpstreamGone ?? 'reinitialize',
+    initializedBody: undefined,
+    hiddenStreams: [],
+    reinitStream: undefined,
+    reinitializations: 0,
   }),
   initial: 'live',
   states: {
@@ -315,14 +438,22 @@ export const sessionMachine = setup({
         },
         'connection.event': { actions: 'forward' },
         'connection.status': [
+          // A stream that will be sent again after a re-initialization is not ended.
+          { guard: and(['isStreamExpired', 'mayReinitialize']) },
+          { actions: 'trackStream' },
+        ],
+        // A child's done event is the last thing it sends, so the session acts on it (not on
+        // the status before it) when the child's end ends the session: nothing arrives after.
+        'xstate.done.actor.*': [
           // "When a client receives HTTP 404 in response to a request containing an
           // Mcp-Session-Id, it MUST start a new session": the upstream session is gone.
+          // The proxy is that client; by policy it starts one itself, or ends this session.
+          { guard: and(['isDoneExpired', 'mayReinitialize']), target: '.reinitializing', actions: 'beginReinitialize' },
           {
-            guard: 'isStreamExpired',
+            guard: 'isDoneExpired',
             target: 'terminating',
-            actions: ['trackStream', { type: 'setEndReason', params: { reason: 'upstream-gone' } }],
+            actions: { type: 'setEndReason', params: { reason: 'upstream-gone' } },
           },
-          { actions: 'trackStream' },
         ],
       },
       initial: 'initializing',
@@ -348,14 +479,12 @@ export const sessionMachine = setup({
               actions: ['acceptInitializeResult', 'forward'],
             },
             // The initialize stream ended without a result (an error, a refusal, a drop).
-            'connection.status': [
-              {
-                guard: 'isInitializeStreamEnd',
-                target: '#session.terminating',
-                actions: ['trackStream', { type: 'setEndReason', params: { reason: 'initialize-failed' } }],
-              },
-              { actions: 'trackStream' },
-            ],
+            'connection.status': { actions: 'trackStream' },
+            'xstate.done.actor.*': {
+              guard: 'isInitializeStreamDone',
+              target: '#session.terminating',
+              actions: { type: 'setEndReason', params: { reason: 'initialize-failed' } },
+            },
           },
         },
         active: {
@@ -374,13 +503,21 @@ export const sessionMachine = setup({
             'session.request': [
               { guard: 'atStreamLimit', actions: { type: 'refuse', params: { code: 'too-many-streams' } } },
               {
-                actions: {
-                  type: 'openStream',
-                  params: ({ event }) => {
-                    const request = event as Extract<SessionEvent, { type: 'session.request' }>;
-                    return { kind: 'post' as const, key: request.key, body: request.body, pending: request.requestIds };
+                actions: [
+                  'rememberInitialized',
+                  {
+                    type: 'openStream',
+                    params: ({ event }) => {
+                      const request = event as Extract<SessionEvent, { type: 'session.request' }>;
+                      return {
+                        kind: 'post' as const,
+                        key: request.key,
+                        body: request.body,
+                        pending: request.requestIds,
+                      };
+                    },
                   },
-                },
+                ],
               },
             ],
             'session.listen': [
@@ -421,6 +558,27 @@ export const sessionMachine = setup({
             busy: {
               always: { guard: not('hasActivity'), target: 'idle' },
             },
+          },
+        },
+        reinitializing: {
+          on: {
+            'session.request': { actions: { type: 'refuse', params: { code: 'reinitializing' } } },
+            'session.listen': { actions: { type: 'refuse', params: { code: 'reinitializing' } } },
+            'connection.event': {
+              guard: 'isReinitResult',
+              target: 'active',
+              actions: ['acceptInitializeResult', 'resumeAfterReinitialize'],
+            },
+            // Streams stopped for the re-initialization may still have reports in flight.
+            'connection.status': [{ guard: 'isHiddenStream', actions: 'trackStream' }, {}],
+            'xstate.done.actor.*': [
+              {
+                guard: 'isReinitStreamDone',
+                target: '#session.terminating',
+                actions: { type: 'setEndReason', params: { reason: 'upstream-gone' } },
+              },
+              {},
+            ],
           },
         },
       },

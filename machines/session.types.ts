@@ -16,6 +16,8 @@ export interface SessionLimits {
   maxLifetimeMs: number;
   /** How long the upstream DELETE may take before the session ends anyway. Default 5 s. */
   deleteTimeoutMs: number;
+  /** Upstream re-initializations (policy `reinitialize`) before a 404 ends the session. Default 3. */
+  maxReinitializations: number;
 }
 
 /** Where the upstream is; opaque to the session, handed to each stream child. */
@@ -35,17 +37,33 @@ export interface SessionInput {
   upstream: UpstreamTarget;
   limits?: Partial<SessionLimits>;
   connection?: ConnectionOptionsInput;
+  /**
+   * What to do when the upstream answers 404 (its session is gone, e.g. it restarted):
+   * `reinitialize` replays the saved initialize (and notifications/initialized) upstream and
+   * re-sends the requests that got 404, keeping the client's session; `propagate` ends the
+   * session so the client gets 404 and re-initializes. Default `reinitialize`.
+   */
+  onUpstreamGone?: UpstreamGonePolicy;
 }
+
+export type UpstreamGonePolicy = 'reinitialize' | 'propagate';
 
 export type SessionEndReason = 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed';
 
 /** Why a request or listen was refused; the proxy turns it into an HTTP answer. */
-export type RefusalCode = 'too-many-streams' | 'not-initialized';
+export type RefusalCode = 'too-many-streams' | 'not-initialized' | 'reinitializing';
 
 /** Events the runtime (proxy) sends to a session. */
 export type SessionCommand =
   /** A client POST: `requestIds` are the JSON-RPC requests in it (none for notifications). */
-  | { type: 'session.request'; key: string; body: string; requestIds: readonly RequestId[] }
+  | {
+      type: 'session.request';
+      key: string;
+      body: string;
+      requestIds: readonly RequestId[];
+      /** notifications/initialized: kept to be replayed if the upstream is re-initialized. */
+      replayOnReinit?: boolean;
+    }
   /** A client GET: attach to the standalone stream, opening it upstream if needed. */
   | { type: 'session.listen'; key: string }
   /** A client SSE response was attached to / detached from one of the session's streams. */
@@ -65,6 +83,7 @@ export type SessionEvent =
 /** What a session emits (`actor.on(type, ...)`): the proxy writes these to clients. */
 export type SessionEmitted =
   | { type: 'session.initialized'; sessionId: string; protocolVersion: string | undefined }
+  | { type: 'session.reinitialized'; sessionId: string; count: number }
   | { type: 'session.stream.opened'; sessionId: string; key: string; stream: number }
   | { type: 'session.refused'; sessionId: string; key: string; code: RefusalCode; message: string }
   | {
@@ -99,7 +118,7 @@ export type SessionEmitted =
 export interface SessionLifecycle {
   type: 'session.lifecycle';
   sessionId: string;
-  event: 'initialized' | 'stream-opened' | 'stream-closed' | 'expired' | 'terminated';
+  event: 'initialized' | 'reinitialized' | 'stream-opened' | 'stream-closed' | 'expired' | 'terminated';
   stream?: number | undefined;
   reason?: string | undefined;
 }

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { InspectionEvent } from 'xstate';
 import { connectionStateName } from '../machines/connection.machine.js';
 import type { ConnectionOptionsInput } from '../machines/connection.types.js';
-import type { SessionLimits, UpstreamTarget } from '../machines/session.types.js';
+import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machines/session.types.js';
 import type { SupervisorLimits } from '../machines/supervisor.types.js';
 import { createLogger, type Logger } from './log.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
@@ -23,6 +23,8 @@ export interface ShepherdOptions extends McpHandlerOptions {
   limits?: Partial<SessionLimits & SupervisorLimits>;
   /** Reconnect, backoff and health-check options of every upstream stream; see docs/connection.md. */
   connection?: ConnectionOptionsInput;
+  /** Upstream 404 (its session is gone): `reinitialize` (default) keeps the client's session; `propagate` ends it. */
+  onUpstreamGone?: UpstreamGonePolicy;
   /** Bounds of each session's event log (resumability). */
   eventLog?: Partial<EventLogLimits>;
   /** A pino logger; default: JSON lines on stdout at `info`. */
@@ -75,6 +77,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     session: sessionLimits,
     ...(options.connection ? { connection: options.connection } : {}),
     ...(options.eventLog ? { eventLog: options.eventLog } : {}),
+    ...(options.onUpstreamGone ? { onUpstreamGone: options.onUpstreamGone } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });

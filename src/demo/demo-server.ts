@@ -4,7 +4,7 @@
  * `npm start` puts mcp-shepherd in front of it; the tests use it as a real upstream.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -29,6 +29,8 @@ export class DemoServer {
   readonly deleted: string[] = [];
   /** Server-to-client GET streams whose response is still open. */
   openGetStreams = 0;
+  /** Sees every request first; returns true when it answered it (tests inject faults here). */
+  beforeRequest: ((req: IncomingMessage, res: ServerResponse, body: unknown) => boolean) | undefined;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -76,8 +78,9 @@ export class DemoServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  private async handle(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
+    if (this.beforeRequest?.(req, res, body)) return;
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
     const existing = sessionId ? this.sessions.get(sessionId) : undefined;
     if (req.method === 'GET') {

@@ -150,7 +150,13 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         headers: { 'mcp-session-id': found.id },
         keepAliveMs,
       });
-      found.session.send({ type: 'session.request', key, body: body.text, requestIds });
+      found.session.send({
+        type: 'session.request',
+        key,
+        body: body.text,
+        requestIds,
+        replayOnReinit: parsed.body.isInitializedNotification,
+      });
       await relay.done;
     },
 

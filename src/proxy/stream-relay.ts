@@ -54,8 +54,8 @@ export class StreamRelay {
     });
     on('session.refused', (e) => {
       if (e.key !== options.key || this.mode !== 'pending') return;
-      const status = e.code === 'too-many-streams' ? 429 : 400;
-      sendError(res, status, e.message, { headers: status === 429 ? { 'retry-after': '1' } : {} });
+      const status = REFUSAL_STATUS[e.code];
+      sendError(res, status, e.message, { headers: status === 400 ? {} : { 'retry-after': '1' } });
       this.finish();
     });
     on('session.stream.status', (e) => {
@@ -146,6 +146,12 @@ export class StreamRelay {
     this.resolveDone();
   }
 }
+
+const REFUSAL_STATUS: Record<Emitted<'session.refused'>['code'], number> = {
+  'too-many-streams': 429,
+  'not-initialized': 400,
+  reinitializing: 503,
+};
 
 const sessionGoneMessage = 'Session not found: it ended or expired. Start a new session with initialize.';
 

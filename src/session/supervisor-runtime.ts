@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import type { ConnectionOptionsInput, RequestId } from '../../machines/connection.types.js';
 import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
-import type { SessionLimits, UpstreamTarget } from '../../machines/session.types.js';
+import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
 import { createConnectionLogic } from '../sse/connection-logic.js';
@@ -24,6 +24,8 @@ export interface SupervisorRuntimeOptions {
   supervisor?: Partial<SupervisorLimits>;
   session?: Partial<SessionLimits>;
   connection?: ConnectionOptionsInput;
+  /** When the upstream answers 404: re-initialize it (default) or end the session. */
+  onUpstreamGone?: UpstreamGonePolicy;
   eventLog?: Partial<EventLogLimits>;
   /** undici dispatcher for every upstream request. */
   dispatcher?: Dispatcher;
@@ -91,6 +93,7 @@ export class SupervisorRuntime {
         upstream: this.options.upstream,
         ...(this.options.session ? { limits: this.options.session } : {}),
         ...(this.options.connection ? { connection: this.options.connection } : {}),
+        ...(this.options.onUpstreamGone ? { onUpstreamGone: this.options.onUpstreamGone } : {}),
       },
     });
     sub.unsubscribe();

@@ -35,7 +35,10 @@ describe('SDK 1.x client → mcp-shepherd → SDK server', () => {
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
       role: 'assistant',
       model: 'test-model',
-      content: { type: 'text', text: `sampled(${(request.params.messages[0]?.content as { text: string }).text})` },
+      content: {
+        type: 'text',
+        text: `sampled(${(request.params.messages[0]?.content as { text?: string } | undefined)?.text})`,
+      },
     }));
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
     const transport = new StreamableHTTPClientTransport(new URL(url));

@@ -191,8 +191,8 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(grown).toBeLessThan(4 * 1024 * 1024);
   }, 120_000);
 
-  it('expires when the upstream session is gone (404), without sending DELETE', async () => {
-    const rt = start();
+  it('expires when the upstream session is gone (404, policy propagate), without sending DELETE', async () => {
+    const rt = start({ onUpstreamGone: 'propagate' });
     const { session, sessionId, events, upstreamSessionId } = await open(rt);
     await upstream.forget(upstreamSessionId);
     session.send({

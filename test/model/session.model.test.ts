@@ -57,6 +57,13 @@ const model: MachineModel<typeof sessionMachine> = {
   events: ({ context }) => {
     const events: SessionEvent[] = [
       { type: 'session.request', key: `r${context.nextStream}`, body: '{}', requestIds: [context.nextStream] },
+      {
+        type: 'session.request',
+        key: 'n',
+        body: '{"method":"notifications/initialized"}',
+        requestIds: [],
+        replayOnReinit: true,
+      },
       { type: 'session.listen', key: 'get' },
       { type: 'session.client.attach' },
       { type: 'session.client.detach' },
@@ -65,6 +72,21 @@ const model: MachineModel<typeof sessionMachine> = {
       { type: 'xstate.done.actor.deleteUpstream' },
       { type: 'xstate.error.actor.deleteUpstream', error: new Error('refused') },
     ];
+    const done = (stream: number, state: 'closed' | 'failed' | 'expired', status?: number): SessionEvent => ({
+      type: `xstate.done.actor.stream-${stream}`,
+      output: { state, reason: state === 'expired' ? 'session-not-found' : 'completed', status },
+    });
+    for (const stream of [...context.hiddenStreams, ...Object.keys(context.streams).map(Number)]) {
+      events.push(done(stream, 'expired', 404), done(stream, 'closed'), done(stream, 'failed', 500));
+    }
+    for (const stream of context.hiddenStreams) {
+      events.push(
+        status(stream, 'open', { sessionId: 'upstream-2' }),
+        status(stream, 'closed', { reason: 'accepted' }),
+        status(stream, 'failed', { reason: 'http-status', status: 500 }),
+        delivery(stream, { jsonrpc: '2.0', id: input.initialize.requestId, result: { protocolVersion: '2025-11-25' } }),
+      );
+    }
     for (const [key, entry] of Object.entries(context.streams)) {
       const stream = Number(key);
       const first = entry.pending[0] ?? 99;
@@ -88,6 +110,9 @@ const model: MachineModel<typeof sessionMachine> = {
       context.clientStreams > 0,
       context.upstreamSessionId !== undefined,
       context.endReason,
+      context.hiddenStreams.length,
+      context.initializedBody !== undefined,
+      context.reinitializations,
     ]),
   check: ({ snapshot, log, clock }) => {
     const entries = log as Logged[];
@@ -97,14 +122,10 @@ const model: MachineModel<typeof sessionMachine> = {
       if (e.kind === 'spawn') live.add(e.input.id);
       if (e.kind === 'stop') live.delete(e.id);
     }
-    // One connection child per live stream, none once the session is over.
-    expect([...live].sort()).toEqual(
-      snapshot.status === 'done'
-        ? []
-        : Object.keys(context.streams)
-            .map((n) => `stream-${n}`)
-            .sort(),
-    );
+    // One connection child per live stream (plus hidden ones), none once the session is over.
+    const reinitializing = snapshot.matches({ live: 'reinitializing' });
+    const expected = [...(reinitializing ? [] : Object.keys(context.streams)), ...context.hiddenStreams.map(String)];
+    expect([...live].sort()).toEqual(snapshot.status === 'done' ? [] : expected.map((n) => `stream-${n}`).sort());
     expect(Object.keys(context.streams).length).toBeLessThanOrEqual(context.limits.maxConnectionsPerSession);
 
     // Every forwarded event is logged, with an id unique in the session that names its stream.
@@ -120,14 +141,19 @@ const model: MachineModel<typeof sessionMachine> = {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(forwarded.every((e) => e.data !== '')).toBe(true);
 
-    // Upstream requests after initialize carry the upstream session id and protocol version.
-    for (const e of entries) {
-      if (e.kind !== 'spawn' || e.input.id === `stream-${INITIALIZE_STREAM}`) continue;
-      expect(e.input.headers?.['mcp-session-id']).toBe(context.upstreamSessionId);
-      expect(e.input.headers?.authorization).toBe('Bearer t');
-      expect(e.input.method).toBe(e.input.id === `stream-${STANDALONE_STREAM}` ? 'GET' : 'POST');
+    // Requests sent since the last (re)initialize all carry that upstream session's id.
+    const spawns = entries.flatMap((e) => (e.kind === 'spawn' ? [e.input] : []));
+    const lastInit = spawns.map((i) => i.body === input.initialize.body).lastIndexOf(true);
+    for (const [index, spawned] of spawns.entries()) {
+      if (spawned.body === input.initialize.body) {
+        expect(spawned.headers?.['mcp-session-id']).toBeUndefined();
+        continue;
+      }
+      expect(spawned.headers?.authorization).toBe('Bearer t');
+      expect(spawned.method).toBe(spawned.id === `stream-${STANDALONE_STREAM}` ? 'GET' : 'POST');
+      if (index > lastInit && !reinitializing)
+        expect(spawned.headers?.['mcp-session-id']).toBe(context.upstreamSessionId);
     }
-
     const deletes = entries.filter((e) => e.kind === 'delete');
     if (context.endReason === 'upstream-gone' || context.upstreamSessionId === undefined) {
       expect(deletes).toEqual([]);

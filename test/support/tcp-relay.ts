@@ -34,6 +34,16 @@ export class TcpRelay {
     return this.pairs.size;
   }
 
+  /** Stops carrying bytes on every current connection without closing it: a stall. */
+  freezeAll(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
   /** Cuts every connection mid-stream, as a network failure would. */
   cutAll(): void {
     for (const [client, upstream] of this.pairs) {
