@@ -83,7 +83,9 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {
     const { type: _type, ...fields } = event;
-    logger.info(fields, `session ${event.event}`);
+    // Session ends and starts are worth a line each; streams come and go all the time.
+    const streamEvent = event.event === 'stream-opened' || event.event === 'stream-closed';
+    logger[streamEvent ? 'debug' : 'info'](fields, `session ${event.event}`);
   });
   const handler = createMcpHandler(runtime, options);
   const router = express.Router();

@@ -1,0 +1,217 @@
+/**
+ * Every command-line option, once: its flag, environment variable, config-file key, default
+ * and help text. --help, parsing, env and --config all read this table, so they agree.
+ */
+import { DEFAULT_CONNECTION_OPTIONS } from '../machines/connection.machine.js';
+import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
+import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
+import type { LogLevel } from './log.js';
+import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES } from './proxy/mcp-handler.js';
+import { DEFAULT_EVENT_LOG_LIMITS } from './store/memory-event-log.js';
+
+export type OptionType = 'string' | 'number' | 'list' | 'choice';
+
+export interface OptionSpec {
+  /** The flag without dashes; the env var is MCP_SHEPHERD_<FLAG>, the config key its camelCase. */
+  flag: string;
+  type: OptionType;
+  help: string;
+  default?: string | number | undefined;
+  choices?: readonly string[];
+}
+
+const backoff = DEFAULT_CONNECTION_OPTIONS.backoff;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: 'upstream', type: 'string', help: 'URL of the MCP server (Streamable HTTP) to stand in front of (required)' },
+  { flag: 'upstream-header', type: 'list', help: "header sent upstream on every request, 'Name: value' (repeatable)" },
+  { flag: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  { flag: 'port', type: 'number', default: 8080, help: 'port to listen on (0: any free port)' },
+  { flag: 'path', type: 'string', default: '/mcp', help: 'path of the MCP endpoint' },
+  { flag: 'allow-origin', type: 'list', help: "Origin allowed besides localhost ones (repeatable; '*' allows any)" },
+  { flag: 'max-body-bytes', type: 'number', default: DEFAULT_MAX_BODY_BYTES, help: 'largest POST body (413 above)' },
+  {
+    flag: 'keep-alive-ms',
+    type: 'number',
+    default: DEFAULT_KEEP_ALIVE_MS,
+    help: 'SSE keep-alive comment interval (0: off)',
+  },
+  {
+    flag: 'max-sessions',
+    type: 'number',
+    default: DEFAULT_SUPERVISOR_LIMITS.maxSessions,
+    help: 'sessions at once (503 above)',
+  },
+  {
+    flag: 'max-streams-per-session',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.maxConnectionsPerSession,
+    help: 'upstream streams per session at once (429 above)',
+  },
+  {
+    flag: 'idle-timeout-ms',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.idleTimeoutMs,
+    help: 'end a session idle this long',
+  },
+  {
+    flag: 'max-lifetime-ms',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.maxLifetimeMs,
+    help: 'end a session this old',
+  },
+  {
+    flag: 'delete-timeout-ms',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.deleteTimeoutMs,
+    help: 'longest wait for the upstream DELETE',
+  },
+  {
+    flag: 'on-upstream-gone',
+    type: 'choice',
+    choices: ['reinitialize', 'propagate'],
+    default: 'reinitialize',
+    help: 'on upstream 404: re-initialize upstream and keep the client session, or end it (client gets 404)',
+  },
+  {
+    flag: 'max-reinitializations',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.maxReinitializations,
+    help: 'upstream re-initializations per session before a 404 ends it',
+  },
+  {
+    flag: 'connect-timeout-ms',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.connectTimeoutMs,
+    help: 'upstream request to response headers',
+  },
+  {
+    flag: 'heartbeat-timeout-ms',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.heartbeatTimeoutMs,
+    help: 'silence that marks an upstream stream stalled (0: off)',
+  },
+  {
+    flag: 'stall-grace-ms',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.stallGraceMs,
+    help: 'stalled this long: abort and resume',
+  },
+  {
+    flag: 'healthy-after-ms',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.healthyAfterMs,
+    help: 'open this long: reset the attempt count',
+  },
+  { flag: 'backoff-base-ms', type: 'number', default: backoff.baseMs, help: 'first reconnect delay' },
+  {
+    flag: 'backoff-factor',
+    type: 'number',
+    default: backoff.factor,
+    help: 'reconnect delay growth per failed attempt',
+  },
+  { flag: 'backoff-cap-ms', type: 'number', default: backoff.capMs, help: 'largest computed reconnect delay' },
+  {
+    flag: 'backoff-max-attempts',
+    type: 'number',
+    default: backoff.maxAttempts,
+    help: 'consecutive failed attempts before a stream fails',
+  },
+  { flag: 'backoff-jitter', type: 'number', default: backoff.jitter, help: 'random ± fraction of each delay' },
+  {
+    flag: 'event-log-max-events',
+    type: 'number',
+    default: DEFAULT_EVENT_LOG_LIMITS.maxEvents,
+    help: 'events kept per session for resumption',
+  },
+  {
+    flag: 'event-log-max-bytes',
+    type: 'number',
+    default: DEFAULT_EVENT_LOG_LIMITS.maxBytes,
+    help: 'bytes of events kept per session',
+  },
+  {
+    flag: 'log-level',
+    type: 'choice',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    help: 'log level (logs are JSON lines on stdout)',
+  },
+  {
+    flag: 'config',
+    type: 'string',
+    help: 'JSON file with any of these options, keys in camelCase (flags and env override it)',
+  },
+];
+
+export const envName = (flag: string) => `MCP_SHEPHERD_${flag.toUpperCase().replaceAll('-', '_')}`;
+export const configKey = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export type OptionValues = Record<string, string | number | string[] | undefined>;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function coerce(spec: OptionSpec, raw: unknown, source: string): string | number | string[] {
+  if (spec.type === 'list') {
+    const list = Array.isArray(raw) ? raw : String(raw).split(',');
+    return list.map((v) => String(v).trim()).filter(Boolean);
+  }
+  if (spec.type === 'number') {
+    const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+    if (!Number.isFinite(value) || value < 0)
+      throw new UsageError(`${source}: --${spec.flag} needs a non-negative number, got '${raw}'`);
+    return value;
+  }
+  const value = String(raw);
+  if (spec.type === 'choice' && !spec.choices?.includes(value)) {
+    throw new UsageError(`${source}: --${spec.flag} must be one of ${spec.choices?.join(', ')}, got '${value}'`);
+  }
+  return value;
+}
+
+/** Resolves every option: flag > environment > config file > default. */
+export function resolveOptions(
+  flags: Record<string, string | string[] | boolean | undefined>,
+  env: Record<string, string | undefined>,
+  config: Record<string, unknown>,
+): OptionValues {
+  const known = new Set(OPTIONS.map((o) => configKey(o.flag)));
+  for (const key of Object.keys(config)) {
+    if (!known.has(key)) throw new UsageError(`config file: unknown key '${key}'`);
+  }
+  const values: OptionValues = {};
+  for (const spec of OPTIONS) {
+    const flag = flags[spec.flag];
+    const fromEnv = env[envName(spec.flag)];
+    const fromConfig = config[configKey(spec.flag)];
+    if (flag !== undefined && flag !== false) values[spec.flag] = coerce(spec, flag, 'command line');
+    else if (fromEnv !== undefined && fromEnv !== '') values[spec.flag] = coerce(spec, fromEnv, envName(spec.flag));
+    else if (fromConfig !== undefined) values[spec.flag] = coerce(spec, fromConfig, 'config file');
+    else values[spec.flag] = spec.default;
+  }
+  return values;
+}
+
+export function helpText(): string {
+  const lines = [
+    'mcp-shepherd: an MCP session supervisor and Streamable-HTTP proxy.',
+    '',
+    'Usage: mcp-shepherd --upstream URL [options]',
+    '',
+    'Every option can also be set by an environment variable (shown) or in a --config JSON',
+    'file under its camelCase name. Precedence: flag, environment, config file, default.',
+    '',
+  ];
+  for (const spec of OPTIONS) {
+    const value = spec.type === 'number' ? ' N' : spec.type === 'choice' ? ` ${spec.choices?.join('|')}` : ' VALUE';
+    lines.push(`  --${spec.flag}${value}`);
+    const dflt = spec.default === undefined ? '' : ` (default: ${spec.default})`;
+    lines.push(`      ${spec.help}${dflt}  [${envName(spec.flag)}]`);
+  }
+  lines.push('  --help     show this help', '  --version  show the version', '');
+  return lines.join('\n');
+}
+
+export const asLogLevel = (value: unknown) => value as LogLevel;

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/** The `mcp-shepherd` command: the proxy in front of one upstream MCP server. */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { asLogLevel, helpText, OPTIONS, type OptionValues, resolveOptions, UsageError } from './cli-options.js';
+import { createShepherd, type Shepherd } from './index.js';
+import { createLogger } from './log.js';
+
+function parseHeaders(list: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const item of list) {
+    const colon = item.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--upstream-header needs 'Name: value', got '${item}'`);
+    headers[item.slice(0, colon).trim().toLowerCase()] = item.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function readConfig(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
+  }
+}
+
+function upstreamUrl(value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new UsageError('--upstream URL is required (or MCP_SHEPHERD_UPSTREAM, or "upstream" in --config)');
+  }
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    return url.href;
+  } catch {
+    throw new UsageError(`--upstream must be an http(s) URL, got '${value}'`);
+  }
+}
+
+/** From src/ (tsx) the package is one folder up, from dist/src/ (built) two. */
+function packageVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === 'mcp-shepherd') return pkg.version;
+    } catch {
+      // not here; try the next one
+    }
+  }
+  return 'unknown';
+}
+
+const num = (values: OptionValues, flag: string) => values[flag] as number;
+
+/** Starts the proxy from command-line arguments; resolves once it listens. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env) {
+  const { values: flags } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      ...Object.fromEntries(
+        OPTIONS.map((o) => [o.flag, { type: 'string' as const, ...(o.type === 'list' ? { multiple: true } : {}) }]),
+      ),
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (flags.help) {
+    process.stdout.write(helpText());
+    return undefined;
+  }
+  if (flags.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return undefined;
+  }
+  const first = resolveOptions(flags, env, {});
+  const values = resolveOptions(flags, env, readConfig(first.config as string | undefined));
+  const logger = createLogger(asLogLevel(values['log-level']));
+  const shepherd: Shepherd = createShepherd({
+    upstream: {
+      url: upstreamUrl(values.upstream),
+      headers: parseHeaders((values['upstream-header'] as string[]) ?? []),
+    },
+    allowedOrigins: (values['allow-origin'] as string[] | undefined) ?? [],
+    maxBodyBytes: num(values, 'max-body-bytes'),
+    keepAliveMs: num(values, 'keep-alive-ms'),
+    onUpstreamGone: values['on-upstream-gone'] as 'reinitialize' | 'propagate',
+    limits: {
+      maxSessions: num(values, 'max-sessions'),
+      maxConnectionsPerSession: num(values, 'max-streams-per-session'),
+      idleTimeoutMs: num(values, 'idle-timeout-ms'),
+      maxLifetimeMs: num(values, 'max-lifetime-ms'),
+      deleteTimeoutMs: num(values, 'delete-timeout-ms'),
+      maxReinitializations: num(values, 'max-reinitializations'),
+    },
+    connection: {
+      connectTimeoutMs: num(values, 'connect-timeout-ms'),
+      heartbeatTimeoutMs: num(values, 'heartbeat-timeout-ms'),
+      stallGraceMs: num(values, 'stall-grace-ms'),
+      healthyAfterMs: num(values, 'healthy-after-ms'),
+      backoff: {
+        baseMs: num(values, 'backoff-base-ms'),
+        factor: num(values, 'backoff-factor'),
+        capMs: num(values, 'backoff-cap-ms'),
+        maxAttempts: num(values, 'backoff-max-attempts'),
+        jitter: num(values, 'backoff-jitter'),
+      },
+    },
+    eventLog: { maxEvents: num(values, 'event-log-max-events'), maxBytes: num(values, 'event-log-max-bytes') },
+    logger,
+  });
+  const listening = await shepherd.listen({
+    port: num(values, 'port'),
+    host: values.host as string,
+    path: values.path as string,
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining: ending every session');
+    await shepherd.close();
+    logger.info('stopped');
+    logger.flush();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop(signal).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+  return { shepherd, url: listening.url, stop };
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`mcp-shepherd: ${(error as Error).message}\n${usage ? 'Try mcp-shepherd --help.\n' : ''}`);
+    process.exit(usage ? 2 : 1);
+  });
+}

@@ -1,0 +1,98 @@
+/** The `mcp-shepherd` command as a user runs it: a child process, a real client, SIGTERM. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DemoServer } from '../../src/demo/demo-server.js';
+
+const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
+let upstream: DemoServer | undefined;
+let child: ChildProcess | undefined;
+
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await upstream?.close();
+  upstream = undefined;
+  child = undefined;
+});
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  proc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, exited, out: () => stdout, err: () => stderr };
+}
+
+async function listeningUrl(out: () => string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = out()
+      .split('\n')
+      .find((l) => l.includes('"mcp-shepherd listening"'));
+    if (line) return (JSON.parse(line) as { url: string }).url;
+    if (Date.now() > deadline) throw new Error(`no listening line in: ${out()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('mcp-shepherd command line', () => {
+  it('exits 2 with a message for a missing upstream or a bad option', async () => {
+    const missing = run([]);
+    expect(await missing.exited).toBe(2);
+    expect(missing.err()).toMatch(/--upstream URL is required/);
+    const bad = run(['--upstream', 'http://127.0.0.1:1/mcp', '--on-upstream-gone', 'maybe']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err()).toMatch(/must be one of reinitialize, propagate/);
+  }, 30_000);
+
+  it('serves a client from a config file and env, logs JSON lines, drains on SIGTERM', async () => {
+    upstream = await DemoServer.start();
+    const dir = mkdtempSync(join(tmpdir(), 'shepherd-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ upstream: upstream.urlVia(), port: 1 }));
+    const started = run(['--config', config, '--port', '0'], { MCP_SHEPHERD_PATH: '/custom' });
+    child = started.proc;
+    const url = await listeningUrl(started.out);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/custom$/);
+
+    const client = new Client({ name: 'cli-client', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const result = await client.callTool({ name: 'echo', arguments: { text: 'via cli' } });
+    expect(result.content).toEqual([{ type: 'text', text: 'via cli' }]);
+    expect(upstream.sessions.size).toBe(1);
+
+    started.proc.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+    expect(upstream.sessions.size).toBe(0);
+    expect(upstream.deleted).toHaveLength(1);
+    const lines = started
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; sessionId?: string });
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        'mcp-shepherd listening',
+        'session created',
+        'session initialized',
+        'session terminated',
+        'stopped',
+      ]),
+    );
+    expect(lines.find((l) => l.msg === 'session created')?.sessionId).toBeDefined();
+    await client.close();
+  }, 30_000);
+});
