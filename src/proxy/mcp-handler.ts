@@ -121,6 +121,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           kind: 'request',
           stream: INITIALIZE_STREAM,
           requestIds,
+          requestedVersion: initialize.protocolVersion,
           headers: { 'mcp-session-id': created.sessionId },
           keepAliveMs,
         });

@@ -28,6 +28,8 @@ export interface RelayOptions {
   replay?: readonly LoggedEvent[] | undefined;
   headers: Record<string, string>;
   keepAliveMs: number;
+  /** The version to judge priming by before the session has negotiated one (initialize). */
+  requestedVersion?: string | undefined;
 }
 
 type Emitted<T extends SessionEmitted['type']> = Extract<SessionEmitted, { type: T }>;
@@ -102,7 +104,10 @@ export class StreamRelay {
     });
     this.writer.start();
     const { context } = this.options.session.getSnapshot();
-    if (supportsPriming(context.protocolVersion) && this.stream !== undefined) {
+    const version = context.protocolVersion ?? this.options.requestedVersion;
+    // A resume needs no priming: its replayed events carry ids, and a priming id here could
+    // repeat the id of one of them.
+    if (supportsPriming(version) && this.stream !== undefined && this.options.kind !== 'resume') {
       // A priming event: an id to resume from before the first message (SEP-1699).
       this.writer.event('', formatEventId(context.eventTag, this.stream, context.nextSeq - 1));
     }
