@@ -3,32 +3,20 @@
  * a healthy session next to it keeps working.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoServer } from '../../src/demo/demo-server.js';
-import { createShepherd, type Shepherd } from '../../src/index.js';
-import { createLogger } from '../../src/log.js';
+import { type ProxyFixture, startProxy } from '../support/proxy-fixture.js';
 import { ACCEPT_BOTH, initializeRequest, openSession, send, toolCall } from '../support/raw-client.js';
 
-let upstream: DemoServer;
-let shepherd: Shepherd;
+let fixture: ProxyFixture;
 let url: string;
 let healthy: Awaited<ReturnType<typeof openSession>>;
 let nextId = 100;
 
 beforeAll(async () => {
-  upstream = await DemoServer.start();
-  shepherd = createShepherd({
-    upstream: { url: upstream.urlVia() },
-    logger: createLogger('silent'),
-    maxBodyBytes: 64 * 1024,
-    allowedOrigins: ['https://app.example'],
-  });
-  ({ url } = await shepherd.listen({ port: 0 }));
+  fixture = await startProxy({ maxBodyBytes: 64 * 1024, allowedOrigins: ['https://app.example'] });
+  ({ url } = fixture);
   healthy = await openSession(url);
 });
-afterAll(async () => {
-  await shepherd.close();
-  await upstream.close();
-});
+afterAll(() => fixture.close());
 
 async function expectHealthySessionWorks() {
   const id = nextId++;
@@ -61,8 +49,8 @@ describe('endpoint guards', () => {
   });
 
   it('localhost origins are allowed by default, others are not', async () => {
-    const plain = createShepherd({ upstream: { url: upstream.urlVia() }, logger: createLogger('silent') });
-    const { url: plainUrl } = await plain.listen({ port: 0 });
+    const plain = await startProxy();
+    const plainUrl = plain.url;
     try {
       const local = await send(plainUrl, 'POST', initializeRequest(), { origin: 'http://localhost:3000' });
       expect(local.status).toBe(200);

@@ -3,24 +3,17 @@
  * the response resumes it with GET + Last-Event-ID from the session's own log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoServer } from '../../src/demo/demo-server.js';
-import { createShepherd, type Shepherd } from '../../src/index.js';
-import { createLogger } from '../../src/log.js';
+import { type ProxyFixture, startProxy } from '../support/proxy-fixture.js';
 import { ACCEPT_BOTH, openSession } from '../support/raw-client.js';
 
-let upstream: DemoServer;
-let shepherd: Shepherd;
+let fixture: ProxyFixture;
 let url: string;
 
 beforeAll(async () => {
-  upstream = await DemoServer.start();
-  shepherd = createShepherd({ upstream: { url: upstream.urlVia() }, logger: createLogger('silent') });
-  ({ url } = await shepherd.listen({ port: 0 }));
+  fixture = await startProxy();
+  ({ url } = fixture);
 });
-afterAll(async () => {
-  await shepherd.close();
-  await upstream.close();
-});
+afterAll(() => fixture.close());
 
 interface Frame {
   id?: string;
@@ -95,12 +88,8 @@ describe('resuming through the proxy', () => {
   });
 
   it('an evicted Last-Event-ID is refused with what to do', async () => {
-    const small = createShepherd({
-      upstream: { url: upstream.urlVia() },
-      logger: createLogger('silent'),
-      eventLog: { maxEvents: 2 },
-    });
-    const { url: smallUrl } = await small.listen({ port: 0 });
+    const small = await startProxy({ eventLog: { maxEvents: 2 } });
+    const smallUrl = small.url;
     try {
       const { headers, init } = await openSession(smallUrl, '2025-11-25');
       const firstId = init.text.match(/^id: (\S+)$/m)?.[1] as string;

@@ -8,23 +8,20 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DemoServer } from '../../src/demo/demo-server.js';
-import { createShepherd, type Shepherd } from '../../src/index.js';
-import { createLogger } from '../../src/log.js';
+import type { DemoServer } from '../../src/demo/demo-server.js';
+import type { Shepherd } from '../../src/index.js';
+import { type ProxyFixture, startProxy } from '../support/proxy-fixture.js';
 
+let fixture: ProxyFixture;
 let upstream: DemoServer;
 let shepherd: Shepherd;
 let url: string;
 
 beforeEach(async () => {
-  upstream = await DemoServer.start();
-  shepherd = createShepherd({ upstream: { url: upstream.urlVia() }, logger: createLogger('silent') });
-  ({ url } = await shepherd.listen({ port: 0 }));
+  fixture = await startProxy();
+  ({ upstream, shepherd, url } = fixture);
 });
-afterEach(async () => {
-  await shepherd.close();
-  await upstream.close();
-});
+afterEach(() => fixture.close());
 
 describe('SDK 1.x client → mcp-shepherd → SDK server', () => {
   async function connect() {

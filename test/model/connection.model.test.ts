@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { fromCallback } from 'xstate';
 import {
   connectionMachine,
@@ -12,7 +12,8 @@ import type {
   ConnectionStatus,
   StreamRequest,
 } from '../../machines/connection.types.js';
-import { findTransitionPaths, type MachineModel, replay, writeCoverage } from './harness.js';
+import type { MachineModel } from './harness.js';
+import { describeTransitions } from './transition-suite.js';
 
 type Logged = { kind: 'request'; request: StreamRequest } | { kind: 'abort' } | ConnectionStatus | ConnectionDelivery;
 
@@ -164,24 +165,4 @@ const model: MachineModel<typeof connectionMachine> = {
   },
 };
 
-const { paths, unreached } = findTransitionPaths(model);
-const covered = new Set<string>();
-
-describe('connection machine: one generated path per transition', () => {
-  afterAll(() => writeCoverage(connectionMachine, covered));
-
-  it('every transition is reachable', () => {
-    expect(unreached.map((t) => t.label)).toEqual([]);
-  });
-
-  for (const path of paths) {
-    it(`${path.transition.label} (${inputs[path.inputIndex]?.id})`, () => {
-      const result = replay(model, path.inputIndex, path.steps, (step, taken) => {
-        for (const key of taken) covered.add(key);
-        model.check?.(step);
-      });
-      expect(result.errors).toEqual([]);
-      expect(result.lastTaken).toContain(path.transition.key);
-    });
-  }
-});
+describeTransitions(model, (index) => inputs[index]?.id ?? '');

@@ -1,11 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { fromCallback, fromPromise } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.machine.js';
 import type { ConnectionInput, ConnectionStatus } from '../../machines/connection.types.js';
 import { parseEventId } from '../../machines/event-id.js';
 import { INITIALIZE_STREAM, STANDALONE_STREAM, sessionMachine } from '../../machines/session.machine.js';
 import type { DeleteUpstreamInput, SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
-import { findTransitionPaths, type MachineModel, replay, writeCoverage } from './harness.js';
+import type { MachineModel } from './harness.js';
+import { describeTransitions } from './transition-suite.js';
 
 type Logged =
   | { kind: 'spawn'; input: ConnectionInput }
@@ -171,24 +172,4 @@ const model: MachineModel<typeof sessionMachine> = {
   },
 };
 
-const { paths, unreached } = findTransitionPaths(model);
-const covered = new Set<string>();
-
-describe('session machine: one generated path per transition', () => {
-  afterAll(() => writeCoverage(sessionMachine, covered));
-
-  it('every transition is reachable', () => {
-    expect(unreached.map((t) => t.label)).toEqual([]);
-  });
-
-  for (const path of paths) {
-    it(path.transition.label, () => {
-      const result = replay(model, path.inputIndex, path.steps, (step, taken) => {
-        for (const key of taken) covered.add(key);
-        model.check?.(step);
-      });
-      expect(result.errors).toEqual([]);
-      expect(result.lastTaken).toContain(path.transition.key);
-    });
-  }
-});
+describeTransitions(model);

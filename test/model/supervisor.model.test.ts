@@ -1,10 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { fromCallback } from 'xstate';
 import type { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionInput } from '../../machines/session.types.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted } from '../../machines/supervisor.types.js';
-import { findTransitionPaths, type MachineModel, replay, writeCoverage } from './harness.js';
+import type { MachineModel } from './harness.js';
+import { describeTransitions } from './transition-suite.js';
 
 type Logged =
   | { kind: 'spawn'; id: string }
@@ -83,24 +84,4 @@ const model: MachineModel<typeof supervisorMachine> = {
   },
 };
 
-const { paths, unreached } = findTransitionPaths(model);
-const covered = new Set<string>();
-
-describe('supervisor machine: one generated path per transition', () => {
-  afterAll(() => writeCoverage(supervisorMachine, covered));
-
-  it('every transition is reachable', () => {
-    expect(unreached.map((t) => t.label)).toEqual([]);
-  });
-
-  for (const path of paths) {
-    it(path.transition.label, () => {
-      const result = replay(model, path.inputIndex, path.steps, (step, taken) => {
-        for (const key of taken) covered.add(key);
-        model.check?.(step);
-      });
-      expect(result.errors).toEqual([]);
-      expect(result.lastTaken).toContain(path.transition.key);
-    });
-  }
-});
+describeTransitions(model);
