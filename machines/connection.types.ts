@@ -26,6 +26,8 @@ export type ConnectionOptionsInput = Partial<Omit<ConnectionOptions, 'backoff'>>
 export interface ConnectionInput {
   /** Echoed in every report, so a parent with many streams knows which one spoke. */
   id: string;
+  /** The session the stream belongs to (a stdio stream finds its process by it). */
+  session?: string;
   url: string;
   /** GET opens a server-to-client stream; POST sends `body` and reads its response stream. */
   method?: 'GET' | 'POST';
@@ -81,7 +83,14 @@ export type ConnectionEvent = ReaderEvent | { type: 'connection.stop' };
 
 export type WaitReason = 'network-error' | 'http-status' | 'connect-timeout' | 'dropped' | 'server-closed' | 'stalled';
 
-export type FailReason = 'http-status' | 'content-type' | 'attempts-exhausted' | 'not-resumable' | 'network-error';
+export type FailReason =
+  | 'http-status'
+  | 'content-type'
+  | 'attempts-exhausted'
+  | 'not-resumable'
+  | 'network-error'
+  /** a stdio server process exited under the stream */
+  | 'upstream-exited';
 
 export type CloseReason = 'stopped' | 'completed' | 'accepted';
 

@@ -7,7 +7,18 @@
  * `deleteUpstream` (the upstream DELETE), `record` (append to the event log) and
  * `notify` (tell the supervisor). Diagram and limits: docs/session.md.
  */
-import { type ActorRefFrom, and, assign, emit, enqueueActions, fromPromise, not, sendParent, setup } from 'xstate';
+import {
+  type ActorRefFrom,
+  and,
+  assign,
+  emit,
+  enqueueActions,
+  fromPromise,
+  not,
+  sendParent,
+  sendTo,
+  setup,
+} from 'xstate';
 import { connectionMachine } from './connection.machine.js';
 import type {
   ConnectionDelivery,
@@ -18,6 +29,7 @@ import type {
 } from './connection.types.js';
 import { formatEventId } from './event-id.js';
 import { responseIds, resultFor } from './jsonrpc.js';
+import { DEFAULT_PROCESS_OPTIONS, processMachine } from './process.machine.js';
 import type {
   DeleteUpstreamInput,
   RefusalCode,
@@ -82,6 +94,8 @@ export interface SessionContext {
   /** The hidden stream carrying the replayed initialize, while re-initializing. */
   reinitStream: number | undefined;
   reinitializations: number;
+  /** A `host` child (a stdio server process) is running. */
+  hostAlive: boolean;
 }
 
 export const streamChildId = (stream: number) => `stream-${stream}`;
@@ -111,6 +125,7 @@ function streamInput(
   const method = kind === 'get' ? 'GET' : 'POST';
   return {
     id: streamChildId(stream),
+    session: context.sessionId,
     url: context.upstream.url,
     method,
     headers: upstreamHeaders(context, method),
@@ -126,6 +141,17 @@ const REFUSAL_MESSAGES: Record<RefusalCode, (limits: SessionLimits) => string> =
   'not-initialized': () => 'The session is still initializing; send requests after the initialize response.',
   reinitializing: () => 'The upstream server lost this session and it is being re-initialized; retry in a moment.',
 };
+
+export const HOST_ID = 'host';
+/** How a session's stream actors find its host in the actor system. */
+export const hostSystemId = (sessionId: string) => `host:${sessionId}`;
+
+/** Once every stream is closed: DELETE upstream if it has a session, then end. */
+const afterStreamsClosed = [
+  { guard: 'shouldDeleteUpstream' as const, target: 'deletingUpstream' },
+  { guard: 'endIsExpiry' as const, target: 'expired' },
+  { target: 'terminated' },
+];
 
 const END_IS_EXPIRY: Record<SessionEndReason, boolean> = {
   deleted: false,
@@ -159,6 +185,8 @@ export const sessionMachine = setup({
   },
   actors: {
     connection: connectionMachine,
+    /** The upstream's own actor, when it needs one: a stdio server process. */
+    upstreamHost: processMachine,
     /** Ends the upstream session: DELETE with its Mcp-Session-Id. */
     deleteUpstream: fromPromise<void, DeleteUpstreamInput>(async () => {
       throw new Error('session: provide the deleteUpstream actor');
@@ -168,6 +196,11 @@ export const sessionMachine = setup({
     idleTimeout: ({ context }) => context.limits.idleTimeoutMs,
     maxLifetime: ({ context }) => context.limits.maxLifetimeMs,
     deleteTimeout: ({ context }) => context.limits.deleteTimeoutMs,
+    /** The process's own grace and kill delays, plus a second. */
+    hostStopTimeout: ({ context }) => {
+      const options = { ...DEFAULT_PROCESS_OPTIONS, ...context.upstream.processOptions };
+      return options.graceMs + options.killAfterMs + 1000;
+    },
   },
   guards: {
     atStreamLimit: ({ context }) => Object.keys(context.streams).length >= context.limits.maxConnectionsPerSession,
@@ -181,6 +214,8 @@ export const sessionMachine = setup({
     isDoneExpired: ({ event }) =>
       event.type.startsWith('xstate.done.actor.stream-') &&
       (event as { output?: ConnectionOutput }).output?.state === 'expired',
+    isHostDone: ({ event }) => event.type === `xstate.done.actor.${HOST_ID}`,
+    hostAlive: ({ context }) => context.hostAlive,
     isHiddenStream: ({ context, event }) => isStatus(event) && context.hiddenStreams.includes(streamOf(event.id)),
     isStreamExpired: ({ event }) => isStatus(event) && event.state === 'expired',
     mayReinitialize: ({ context }) =>
@@ -205,6 +240,18 @@ export const sessionMachine = setup({
         ...params,
       }),
     ),
+    /** Starts the upstream's host actor when it has one (a stdio process). */
+    startHost: enqueueActions(({ context, enqueue }) => {
+      const { process, processOptions } = context.upstream;
+      if (process === undefined) return;
+      enqueue.spawnChild('upstreamHost', {
+        id: HOST_ID,
+        systemId: hostSystemId(context.sessionId),
+        input: { sessionId: context.sessionId, process, ...(processOptions ? { options: processOptions } : {}) },
+      });
+      enqueue.assign({ hostAlive: true });
+    }),
+    markHostGone: assign({ hostAlive: false }),
     setEndReason: assign((_, params: { reason: SessionEndReason }) => ({ endReason: params.reason })),
     acceptInitializeResult: assign(({ context, event }) => {
       if (event.type !== 'connection.event') return {};
@@ -419,10 +466,12 @@ export const sessionMachine = setup({
     hiddenStreams: [],
     reinitStream: undefined,
     reinitializations: 0,
+    hostAlive: false,
   }),
   initial: 'live',
   states: {
     live: {
+      entry: 'startHost',
       after: {
         maxLifetime: { target: 'terminating', actions: { type: 'setEndReason', params: { reason: 'lifetime' } } },
       },
@@ -445,6 +494,12 @@ export const sessionMachine = setup({
         // A child's done event is the last thing it sends, so the session acts on it (not on
         // the status before it) when the child's end ends the session: nothing arrives after.
         'xstate.done.actor.*': [
+          // The stdio process gave up (crashed too often): the client must start again.
+          {
+            guard: 'isHostDone',
+            target: 'terminating',
+            actions: ['markHostGone', { type: 'setEndReason', params: { reason: 'upstream-gone' } }],
+          },
           // "When a client receives HTTP 404 in response to a request containing an
           // Mcp-Session-Id, it MUST start a new session": the upstream session is gone.
           // The proxy is that client; by policy it starts one itself, or ends this session.
@@ -577,7 +632,8 @@ export const sessionMachine = setup({
                 target: '#session.terminating',
                 actions: { type: 'setEndReason', params: { reason: 'upstream-gone' } },
               },
-              {},
+              // Only stopped streams' leftovers remain; the host's end is the live state's business.
+              { guard: not('isHostDone') },
             ],
           },
         },
@@ -585,11 +641,13 @@ export const sessionMachine = setup({
     },
     terminating: {
       entry: 'closeAllStreams',
-      always: [
-        { guard: 'shouldDeleteUpstream', target: 'deletingUpstream' },
-        { guard: 'endIsExpiry', target: 'expired' },
-        { target: 'terminated' },
-      ],
+      always: [{ guard: 'hostAlive', target: 'stoppingHost' }, ...afterStreamsClosed],
+    },
+    // A stdio process is stopped gently (stdin closed, SIGTERM, SIGKILL) before the session ends.
+    stoppingHost: {
+      entry: sendTo(HOST_ID, { type: 'host.shutdown' }),
+      on: { 'xstate.done.actor.*': { guard: 'isHostDone', target: 'terminating', actions: 'markHostGone' } },
+      after: { hostStopTimeout: { target: 'terminating', actions: 'markHostGone' } },
     },
     deletingUpstream: {
       invoke: {

@@ -6,6 +6,7 @@ import type {
   ConnectionStatus,
   RequestId,
 } from './connection.types.js';
+import type { ProcessInput, StdioCommand } from './process.types.js';
 
 export interface SessionLimits {
   /** Upstream streams (connection children) open at once. Default 10. */
@@ -22,9 +23,13 @@ export interface SessionLimits {
 
 /** Where the upstream is; opaque to the session, handed to each stream child. */
 export interface UpstreamTarget {
+  /** The server's URL; for a stdio upstream, a description such as `stdio:<command>`. */
   url: string;
   /** Sent on every upstream request (auth, ...). */
   headers?: Readonly<Record<string, string>>;
+  /** A local server program: the session runs it as its `host` child (one process per session). */
+  process?: StdioCommand;
+  processOptions?: ProcessInput['options'];
 }
 
 export interface SessionInput {

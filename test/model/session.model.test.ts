@@ -3,6 +3,7 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.machine.js';
 import type { ConnectionInput, ConnectionStatus } from '../../machines/connection.types.js';
 import { parseEventId } from '../../machines/event-id.js';
+import type { processMachine } from '../../machines/process.machine.js';
 import { INITIALIZE_STREAM, STANDALONE_STREAM, sessionMachine } from '../../machines/session.machine.js';
 import type { DeleteUpstreamInput, SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
 import type { MachineModel } from './harness.js';
@@ -14,7 +15,10 @@ type Logged =
   | { kind: 'delete'; headers: Record<string, string> }
   | { kind: 'record'; stream: number; eventId: string }
   | { kind: 'notify'; event: string }
-  | { kind: 'emit'; event: SessionEmitted };
+  | { kind: 'emit'; event: SessionEmitted }
+  | { kind: 'spawn-host' }
+  | { kind: 'stop-host' }
+  | { kind: 'host-received'; type: string };
 
 const input: SessionInput = {
   sessionId: 'client-session-0123456789',
@@ -32,9 +36,15 @@ function delivery(stream: number, message: unknown, id = `u${stream}`): SessionE
   return { type: 'connection.event', id: `stream-${stream}`, event: { id, data: JSON.stringify(message), message } };
 }
 
+/** The same session with a stdio upstream: it runs a `host` child (the process). */
+const stdioInput: SessionInput = {
+  ...input,
+  upstream: { url: 'stdio:server', process: { command: 'server' } },
+};
+
 const model: MachineModel<typeof sessionMachine> = {
   machine: sessionMachine,
-  inputs: [input],
+  inputs: [input, stdioInput],
   provide: (log) =>
     sessionMachine.provide({
       actors: {
@@ -42,6 +52,11 @@ const model: MachineModel<typeof sessionMachine> = {
           log.push({ kind: 'spawn', input });
           return () => log.push({ kind: 'stop', id: input.id });
         }) as unknown as typeof connectionMachine,
+        upstreamHost: fromCallback<{ type: string }, { sessionId: string }>(({ receive }) => {
+          log.push({ kind: 'spawn-host' });
+          receive((event) => log.push({ kind: 'host-received', type: event.type }));
+          return () => log.push({ kind: 'stop-host' });
+        }) as unknown as typeof processMachine,
         deleteUpstream: fromPromise<void, DeleteUpstreamInput>(({ input }) => {
           log.push({ kind: 'delete', headers: input.headers });
           return new Promise<void>(() => {});
@@ -71,6 +86,7 @@ const model: MachineModel<typeof sessionMachine> = {
       { type: 'session.delete' },
       { type: 'session.shutdown' },
       { type: 'xstate.done.actor.deleteUpstream' },
+      { type: 'xstate.done.actor.host', output: undefined } as unknown as SessionEvent,
       { type: 'xstate.error.actor.deleteUpstream', error: new Error('refused') },
     ];
     const done = (stream: number, state: 'closed' | 'failed' | 'expired', status?: number): SessionEvent => ({
@@ -162,6 +178,11 @@ const model: MachineModel<typeof sessionMachine> = {
     for (const d of deletes) {
       if (d.kind === 'delete') expect(d.headers['mcp-session-id']).toBe(context.upstreamSessionId);
     }
+    // A stdio session runs exactly one host while it lives; a session ends only after the
+    // host was asked to shut down or had already ended.
+    const hosts =
+      entries.filter((e) => e.kind === 'spawn-host').length - entries.filter((e) => e.kind === 'stop-host').length;
+    expect(hosts).toBe(context.hostAlive ? 1 : 0);
     if (snapshot.status === 'done') {
       // Over: no timer, no child, one announcement.
       expect(clock.pending()).toEqual([]);
