@@ -17,7 +17,11 @@ import { SupervisorRuntime } from './session/supervisor-runtime.js';
 import type { EventLogLimits } from './store/memory-event-log.js';
 
 export interface ShepherdOptions extends McpHandlerOptions {
-  /** The MCP server to stand in front of (Streamable HTTP, session era). */
+  /**
+   * The MCP server to stand in front of: `{ url }` for Streamable HTTP (session era), or
+   * `{ url: 'stdio:…', process: { command, args, env, cwd } }` for a local stdio server run
+   * once per session (see docs/stdio.md).
+   */
   upstream: UpstreamTarget;
   /** Session and supervisor limits; see docs/session.md and docs/supervisor.md. */
   limits?: Partial<SessionLimits & SupervisorLimits>;
@@ -80,6 +84,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     ...(options.onUpstreamGone ? { onUpstreamGone: options.onUpstreamGone } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    logger,
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {
     const { type: _type, ...fields } = event;

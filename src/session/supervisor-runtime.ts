@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import type { ConnectionOptionsInput, RequestId } from '../../machines/connection.types.js';
+import { processMachine } from '../../machines/process.machine.js';
 import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
+import type { Logger } from '../log.js';
 import { createConnectionLogic } from '../sse/connection-logic.js';
 import {
   DEFAULT_EVENT_LOG_LIMITS,
@@ -18,6 +20,8 @@ import {
   type ReplayResult,
 } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
+import { createStdioRunner } from '../upstream/stdio-runner.js';
+import { createStdioStreamLogic } from '../upstream/stdio-stream.js';
 
 export interface SupervisorRuntimeOptions {
   upstream: UpstreamTarget;
@@ -31,6 +35,8 @@ export interface SupervisorRuntimeOptions {
   dispatcher?: Dispatcher;
   /** Clock for every actor timer (XState's Clock shape); tests inject one. */
   clock?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
+  /** Where a stdio server's stderr and lifecycle are logged. */
+  logger?: Logger | undefined;
   /** Inspection hook, e.g. `@statelyai/inspect`'s `inspector.inspect`. */
   inspect?: (event: InspectionEvent) => void;
 }
@@ -50,9 +56,14 @@ export class SupervisorRuntime {
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
     this.logLimits = { ...DEFAULT_EVENT_LOG_LIMITS, ...options.eventLog };
+    const stdio = options.upstream.process !== undefined;
     const sessionLogic = sessionMachine.provide({
       actors: {
-        connection: createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        // A stdio upstream's streams talk to the session's process; an HTTP one's to the URL.
+        connection: stdio
+          ? (createStdioStreamLogic() as unknown as ReturnType<typeof createConnectionLogic>)
+          : createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        upstreamHost: processMachine.provide({ actors: { runner: createStdioRunner({ logger: options.logger }) } }),
         deleteUpstream: createDeleteUpstream(options.dispatcher),
       },
       actions: {
