@@ -130,8 +130,11 @@ export const processMachine = setup({
       if (event.type !== 'host.open') return;
       const { type: _type, body, ...registration } = event;
       const message = parse(body);
+      // A POST that expects nothing back (notifications, responses) is written, not registered.
+      const expectsMessages = registration.kind === 'get' || registration.awaiting.length > 0;
+      const others = context.streams.filter((s) => s.streamId !== registration.streamId);
       enqueue.assign({
-        streams: [...context.streams.filter((s) => s.streamId !== registration.streamId), registration],
+        streams: expectsMessages ? [...others, registration] : others,
         ...(message?.method === 'initialize' ? { savedInitialize: message } : {}),
         ...(message?.method === 'notifications/initialized' ? { savedInitialized: body } : {}),
       });

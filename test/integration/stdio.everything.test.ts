@@ -42,9 +42,13 @@ describe('server-everything (stdio) behind mcp-shepherd', () => {
       { type: 'text', text: 'Echo: over stdio' },
     ]);
     const progress: number[] = [];
-    await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 3 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
-    });
+    await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 3 } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p.progress),
+      },
+    );
     expect(progress).toEqual([1, 2, 3]);
     const { resources } = await client.listResources();
     expect(resources.length).toBeGreaterThan(0);
