@@ -3,6 +3,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { StdioCommand } from '../machines/process.types.js';
 import { asLogLevel, helpText, OPTIONS, type OptionValues, resolveOptions, UsageError } from './cli-options.js';
 import { createShepherd, type Shepherd } from './index.js';
 import { createLogger } from './log.js';
@@ -57,17 +58,39 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+/**
+ * `--stdio -- <command> [args...]`, or `"stdio": { "command", "args", "env", "cwd" }` in the
+ * config file: a local server run once per session instead of an upstream URL.
+ */
+function stdioCommand(flag: boolean, positionals: string[], config: unknown): StdioCommand | undefined {
+  if (flag) {
+    const [command, ...args] = positionals;
+    if (!command) throw new UsageError('--stdio needs the server command after --, e.g. --stdio -- npx my-server');
+    return { command, args };
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}' (a stdio command needs --stdio)`);
+  if (config === undefined) return undefined;
+  const { command, args = [], env, cwd } = config as Partial<StdioCommand>;
+  if (typeof command !== 'string' || !Array.isArray(args)) {
+    throw new UsageError('config file: "stdio" needs { "command": string, "args"?: string[], "env"?, "cwd"? }');
+  }
+  return { command, args, ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) };
+}
+
 const num = (values: OptionValues, flag: string) => values[flag] as number;
 
 /** Starts the proxy from command-line arguments; resolves once it listens. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env) {
-  const { values: flags } = parseArgs({
+  const { values: flags, positionals } = parseArgs({
     args: argv,
     strict: true,
+    allowPositionals: true,
     options: {
       ...Object.fromEntries(
         OPTIONS.map((o) => [o.flag, { type: 'string' as const, ...(o.type === 'list' ? { multiple: true } : {}) }]),
       ),
+      stdio: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -80,13 +103,17 @@ export async function main(argv: string[], env: Record<string, string | undefine
     process.stdout.write(`${packageVersion()}\n`);
     return undefined;
   }
-  const first = resolveOptions(flags, env, {});
-  const values = resolveOptions(flags, env, readConfig(first.config as string | undefined));
+  const { stdio: stdioFlag, help: _help, version: _version, ...optionFlags } = flags;
+  const first = resolveOptions(optionFlags, env, {});
+  const { stdio: stdioConfig, ...config } = readConfig(first.config as string | undefined);
+  const values = resolveOptions(optionFlags, env, config);
+  const stdio = stdioCommand(stdioFlag === true, positionals, stdioConfig);
   const logger = createLogger(asLogLevel(values['log-level']));
   const shepherd: Shepherd = createShepherd({
     upstream: {
-      url: upstreamUrl(values.upstream),
+      url: stdio ? `stdio:${stdio.command}` : upstreamUrl(values.upstream),
       headers: parseHeaders((values['upstream-header'] as string[]) ?? []),
+      ...(stdio ? { process: stdio } : {}),
     },
     allowedOrigins: (values['allow-origin'] as string[] | undefined) ?? [],
     maxBodyBytes: num(values, 'max-body-bytes'),

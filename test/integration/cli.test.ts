@@ -48,7 +48,33 @@ async function listeningUrl(out: () => string, timeoutMs = 15_000): Promise<stri
   }
 }
 
+const misbehaving = new URL('../support/misbehaving-stdio-server.mjs', import.meta.url).pathname;
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 describe('mcp-shepherd command line', () => {
+  it('--stdio runs the server per session and leaves no process when stopped with SIGINT', async () => {
+    // The server ignores SIGTERM: the drain must close stdin, signal, then kill it.
+    const started = run(['--stdio', '--port', '0', '--', process.execPath, misbehaving], { IGNORE_SIGTERM: '1' });
+    child = started.proc;
+    const url = await listeningUrl(started.out);
+    const client = new Client({ name: 'cli-stdio-client', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const result = await client.callTool({ name: 'echo', arguments: { text: 'stdio' } });
+    const pid = Number((result.content as Array<{ text: string }>)[0]?.text.split(':')[2]);
+    expect(alive(pid)).toBe(true);
+    started.proc.kill('SIGINT');
+    expect(await started.exited).toBe(0);
+    expect(alive(pid)).toBe(false);
+    await client.close();
+  }, 30_000);
+
   it('exits 2 with a message for a missing upstream or a bad option', async () => {
     const missing = run([]);
     expect(await missing.exited).toBe(2);
