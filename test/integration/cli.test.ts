@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemoServer } from '../../src/demo/demo-server.js';
+import { isAlive } from '../support/wait.js';
 
 const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
 let upstream: DemoServer | undefined;
@@ -49,14 +50,6 @@ async function listeningUrl(out: () => string, timeoutMs = 15_000): Promise<stri
 }
 
 const misbehaving = new URL('../support/misbehaving-stdio-server.mjs', import.meta.url).pathname;
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('mcp-shepherd command line', () => {
   it('--stdio runs the server per session and leaves no process when stopped with SIGINT', async () => {
@@ -68,10 +61,10 @@ describe('mcp-shepherd command line', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const result = await client.callTool({ name: 'echo', arguments: { text: 'stdio' } });
     const pid = Number((result.content as Array<{ text: string }>)[0]?.text.split(':')[2]);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     started.proc.kill('SIGINT');
     expect(await started.exited).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     await client.close();
   }, 30_000);
 

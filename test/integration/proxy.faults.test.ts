@@ -12,6 +12,7 @@ import { DemoServer } from '../../src/demo/demo-server.js';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { waitFor } from '../support/wait.js';
 
 let upstream: DemoServer | undefined;
 let relay: TcpRelay | undefined;
@@ -50,14 +51,6 @@ async function setUp(options: { onUpstreamGone?: UpstreamGonePolicy; heartbeatTi
 }
 
 const upstreamSessionIds = (server: DemoServer) => [...server.sessions.keys()];
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('upstream faults are invisible to the client', () => {
   it('a cut mid-stream: every progress notification once, in order, then the result', async () => {

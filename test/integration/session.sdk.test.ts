@@ -14,6 +14,7 @@ import { SupervisorRuntime, type SupervisorRuntimeOptions } from '../../src/sess
 import { Recorder } from '../support/recorder.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TestClock } from '../support/test-clock.js';
+import { waitFor } from '../support/wait.js';
 
 const initialize = (id = 0) => ({
   requestId: id,
@@ -167,7 +168,7 @@ describe('sessions over real sockets, SDK upstream', () => {
     clock.advance(60_000);
     await events.until((all) => all.some((e) => e.type === 'session.ended'), 'ended');
     expect(events.items.find((e) => e.type === 'session.ended')).toMatchObject({ state: 'expired', reason: 'idle' });
-    await waitUntil(() => upstream.deleted.includes(upstreamSessionId) && rt.sessionCount === 0);
+    await waitFor(() => upstream.deleted.includes(upstreamSessionId) && rt.sessionCount === 0);
     expect(rt.session(sessionId)).toBeUndefined();
     expect(rt.eventLog(sessionId)).toBeUndefined();
     expect(clock.pending()).toEqual([]);
@@ -211,7 +212,7 @@ describe('sessions over real sockets, SDK upstream', () => {
       state: 'expired',
       reason: 'upstream-gone',
     });
-    await waitUntil(() => rt.sessionCount === 0);
+    await waitFor(() => rt.sessionCount === 0);
     expect(rt.session(sessionId)).toBeUndefined();
     expect(upstream.deleted).toEqual([]);
   });
@@ -227,11 +228,11 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(events.items.find((e) => e.type === 'session.stream.ended' && e.stream === 0)).toMatchObject({
       state: 'stopped',
     });
-    await waitUntil(() => rt.sessionCount === 0);
+    await waitFor(() => rt.sessionCount === 0);
     expect(rt.session(sessionId)).toBeUndefined();
     expect(clock.pending()).toEqual([]);
     // The upstream GET request was aborted: the server sees its stream close.
-    await waitUntil(() => upstream.openGetStreams === 0);
+    await waitFor(() => upstream.openGetStreams === 0);
   });
 });
 
@@ -250,15 +251,7 @@ async function createAndEnd(rt: SupervisorRuntime, count: number): Promise<strin
       ids.push(sessionId);
       session.send({ type: 'session.delete' });
     }
-    await waitUntil(() => rt.sessionCount === 0, 10_000);
+    await waitFor(() => rt.sessionCount === 0, 'the batch to end', 10_000);
   }
   return ids;
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

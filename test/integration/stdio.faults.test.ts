@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createShepherd, type Shepherd, type ShepherdOptions } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { liveProcessCount } from '../../src/upstream/stdio-runner.js';
+import { isAlive, waitFor } from '../support/wait.js';
 
 const server = new URL('../support/misbehaving-stdio-server.mjs', import.meta.url).pathname;
 let shepherd: Shepherd | undefined;
@@ -43,22 +44,6 @@ async function start(
 }
 
 const text = (result: Record<string, unknown>) => (result.content as Array<{ text: string }>)[0]?.text ?? '';
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('a misbehaving stdio server behind mcp-shepherd', () => {
   it('skips output that is not JSON-RPC and still answers', async () => {
@@ -71,7 +56,7 @@ describe('a misbehaving stdio server behind mcp-shepherd', () => {
     const { client, transport } = await start();
     const first = Number(text(await client.callTool({ name: 'echo', arguments: {} })).split(':')[2]);
     await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/restarted/);
-    await waitFor(() => !alive(first), 'the crashed process to be gone');
+    await waitFor(() => !isAlive(first), 'the crashed process to be gone');
     const after = text(await client.callTool({ name: 'echo', arguments: { text: 'again' } }));
     expect(after).toMatch(/^echo:again:\d+$/);
     expect(Number(after.split(':')[2])).not.toBe(first);
@@ -93,9 +78,9 @@ describe('a misbehaving stdio server behind mcp-shepherd', () => {
   it('a server that ignores SIGTERM is killed when its session ends: no process left', async () => {
     const { client, transport } = await start({ IGNORE_SIGTERM: '1' });
     const pid = Number(text(await client.callTool({ name: 'echo', arguments: {} })).split(':')[2]);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     await transport.terminateSession();
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(liveProcessCount()).toBe(0);
   });
 });
