@@ -3,10 +3,12 @@
  * misbehaves on command. Time is the TestClock: the test moves it by exactly the delay the
  * connection chose, so the delays are asserted, never slept.
  */
+import type { ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionInput } from '../../machines/connection.types.js';
 import { type Probe, probeConnection } from '../support/connection-probe.js';
 import { json, ScriptedServer, type SseFrame, sse, status } from '../support/scripted-server.js';
+import { waitFor } from '../support/wait.js';
 
 const msg = (n: number) => JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { n } });
 const ev = (id: string, n = Number(id.replace(/\D/g, ''))): SseFrame => ({ id, data: msg(n) });
@@ -147,20 +149,23 @@ describe('connection over real sockets', () => {
   });
 
   it('keeps a stream alive through `:` comments', async () => {
+    let stream: ServerResponse | undefined;
     server.enqueue((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(': keep-alive\n\n');
-      setTimeout(() => res.write(': keep-alive\n\n'), 20);
+      stream = res;
     });
-    const p = connect({ options: { heartbeatTimeoutMs: 10_000 } });
+    const p = connect({ options: { heartbeatTimeoutMs: 10_000, healthyAfterMs: 60_000 } });
     await p.nextStatus('open');
     p.clock.advance(9_000);
+    expect(p.clock.pending()).toContain(1_000); // the heartbeat is one second from firing
+    stream?.write(': keep-alive\n\n');
+    // The comment restarts the heartbeat: ten seconds from now again.
+    await waitFor(() => p.clock.pending().includes(10_000), 'the heartbeat to restart');
     const before = p.statuses.length;
-    // The second comment arrives in real time and restarts the heartbeat.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    p.clock.advance(9_000);
+    p.clock.advance(9_999);
     expect(p.statuses.slice(before).map((s) => s.state)).not.toContain('stalled');
-    p.clock.advance(1_000);
+    p.clock.advance(1);
     expect(p.statuses.at(-1)?.state).toBe('stalled');
   });
 
