@@ -171,6 +171,21 @@ type NamedAction =
   | { type: 'notify'; params: Omit<SessionLifecycle, 'type'> };
 const named = (action: NamedAction) => action as never;
 
+/** The event is the answer to the client's initialize, arriving on the given stream. */
+function carriesInitializeResult(context: SessionContext, event: SessionEvent, stream: number | undefined): boolean {
+  return (
+    event.type === 'connection.event' &&
+    streamOf(event.id) === stream &&
+    resultFor(event.event.message, context.initialize.requestId) !== undefined
+  );
+}
+
+/** While the upstream is not (yet, or again) initialized, client requests are refused with `code`. */
+const refuseClientRequests = (code: RefusalCode) => ({
+  'session.request': { actions: { type: 'refuse' as const, params: { code } } },
+  'session.listen': { actions: { type: 'refuse' as const, params: { code } } },
+});
+
 const isStatus = (event: SessionEvent): event is ConnectionStatus => event.type === 'connection.status';
 const isTerminal = (state: ConnectionStatus['state']) =>
   state === 'closed' || state === 'failed' || state === 'expired';
@@ -206,10 +221,7 @@ export const sessionMachine = setup({
     atStreamLimit: ({ context }) => Object.keys(context.streams).length >= context.limits.maxConnectionsPerSession,
     standaloneOpen: ({ context }) => STANDALONE_STREAM in context.streams,
     hasActivity: ({ context }) => context.clientStreams > 0 || Object.keys(context.streams).length > 0,
-    isInitializeResult: ({ context, event }) =>
-      event.type === 'connection.event' &&
-      streamOf(event.id) === INITIALIZE_STREAM &&
-      resultFor(event.event.message, context.initialize.requestId) !== undefined,
+    isInitializeResult: ({ context, event }) => carriesInitializeResult(context, event, INITIALIZE_STREAM),
     isInitializeStreamDone: ({ event }) => event.type === `xstate.done.actor.${streamChildId(INITIALIZE_STREAM)}`,
     isDoneExpired: ({ event }) =>
       event.type.startsWith('xstate.done.actor.stream-') &&
@@ -220,10 +232,7 @@ export const sessionMachine = setup({
     isStreamExpired: ({ event }) => isStatus(event) && event.state === 'expired',
     mayReinitialize: ({ context }) =>
       context.onUpstreamGone === 'reinitialize' && context.reinitializations < context.limits.maxReinitializations,
-    isReinitResult: ({ context, event }) =>
-      event.type === 'connection.event' &&
-      streamOf(event.id) === context.reinitStream &&
-      resultFor(event.event.message, context.initialize.requestId) !== undefined,
+    isReinitResult: ({ context, event }) => carriesInitializeResult(context, event, context.reinitStream),
     isReinitStreamDone: ({ context, event }) =>
       context.reinitStream !== undefined && event.type === `xstate.done.actor.${streamChildId(context.reinitStream)}`,
     shouldDeleteUpstream: ({ context }) =>
@@ -526,8 +535,7 @@ export const sessionMachine = setup({
             }),
           ),
           on: {
-            'session.request': { actions: { type: 'refuse', params: { code: 'not-initialized' } } },
-            'session.listen': { actions: { type: 'refuse', params: { code: 'not-initialized' } } },
+            ...refuseClientRequests('not-initialized'),
             'connection.event': {
               guard: 'isInitializeResult',
               target: 'active',
@@ -617,8 +625,7 @@ export const sessionMachine = setup({
         },
         reinitializing: {
           on: {
-            'session.request': { actions: { type: 'refuse', params: { code: 'reinitializing' } } },
-            'session.listen': { actions: { type: 'refuse', params: { code: 'reinitializing' } } },
+            ...refuseClientRequests('reinitializing'),
             'connection.event': {
               guard: 'isReinitResult',
               target: 'active',
