@@ -142,6 +142,14 @@ const REFUSAL_MESSAGES: Record<RefusalCode, (limits: SessionLimits) => string> =
   reinitializing: () => 'The upstream server lost this session and it is being re-initialized; retry in a moment.',
 };
 
+/**
+ * "The server MAY terminate the session at any time, after which it MUST respond to requests
+ * containing that session ID with HTTP 404": only an upstream that gave a session id (or is
+ * being given a new one) can lose it. A stateless upstream's 404 is an ordinary failure.
+ */
+const hasUpstreamSession = (context: SessionContext) =>
+  context.upstreamSessionId !== undefined || context.reinitStream !== undefined;
+
 export const HOST_ID = 'host';
 /** How a session's stream actors find its host in the actor system. */
 export const hostSystemId = (sessionId: string) => `host:${sessionId}`;
@@ -223,13 +231,15 @@ export const sessionMachine = setup({
     hasActivity: ({ context }) => context.clientStreams > 0 || Object.keys(context.streams).length > 0,
     isInitializeResult: ({ context, event }) => carriesInitializeResult(context, event, INITIALIZE_STREAM),
     isInitializeStreamDone: ({ event }) => event.type === `xstate.done.actor.${streamChildId(INITIALIZE_STREAM)}`,
-    isDoneExpired: ({ event }) =>
+    isDoneExpired: ({ context, event }) =>
       event.type.startsWith('xstate.done.actor.stream-') &&
-      (event as { output?: ConnectionOutput }).output?.state === 'expired',
+      (event as { output?: ConnectionOutput }).output?.state === 'expired' &&
+      hasUpstreamSession(context),
     isHostDone: ({ event }) => event.type === `xstate.done.actor.${HOST_ID}`,
     hostAlive: ({ context }) => context.hostAlive,
     isHiddenStream: ({ context, event }) => isStatus(event) && context.hiddenStreams.includes(streamOf(event.id)),
-    isStreamExpired: ({ event }) => isStatus(event) && event.state === 'expired',
+    isStreamExpired: ({ context, event }) =>
+      isStatus(event) && event.state === 'expired' && hasUpstreamSession(context),
     mayReinitialize: ({ context }) =>
       context.onUpstreamGone === 'reinitialize' && context.reinitializations < context.limits.maxReinitializations,
     isReinitResult: ({ context, event }) => carriesInitializeResult(context, event, context.reinitStream),
@@ -326,7 +336,8 @@ export const sessionMachine = setup({
         type: 'session.stream.ended',
         sessionId: context.sessionId,
         stream,
-        state: event.state as 'closed' | 'failed' | 'expired',
+        // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
+        state: event.state === 'expired' && !hasUpstreamSession(context) ? 'failed' : event.state,
         reason: event.reason,
         status: event.status,
         detail: event.detail,
