@@ -6,7 +6,7 @@ import { DEFAULT_CONNECTION_OPTIONS } from '../machines/connection.machine.js';
 import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
 import type { LogLevel } from './log.js';
-import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES } from './proxy/mcp-handler.js';
+import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SSE_RETRY_MS } from './proxy/mcp-handler.js';
 import { DEFAULT_EVENT_LOG_LIMITS } from './store/memory-event-log.js';
 
 export type OptionType = 'string' | 'number' | 'list' | 'choice';
@@ -35,6 +35,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'number',
     default: DEFAULT_KEEP_ALIVE_MS,
     help: 'SSE keep-alive comment interval (0: off)',
+  },
+  {
+    flag: 'sse-retry-ms',
+    type: 'number',
+    default: DEFAULT_SSE_RETRY_MS,
+    help: 'retry: hint sent to 2025-11-25 clients with each priming event',
+  },
+  {
+    flag: 'sse-poll-ms',
+    type: 'number',
+    default: 0,
+    help: "close 2025-11-25 clients' SSE streams after this long; they resume from the proxy's log (0: never)",
   },
   {
     flag: 'max-sessions',

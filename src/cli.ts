@@ -118,6 +118,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     allowedOrigins: (values['allow-origin'] as string[] | undefined) ?? [],
     maxBodyBytes: num(values, 'max-body-bytes'),
     keepAliveMs: num(values, 'keep-alive-ms'),
+    sseRetryMs: num(values, 'sse-retry-ms'),
+    ssePollMs: num(values, 'sse-poll-ms'),
     onUpstreamGone: values['on-upstream-gone'] as 'reinitialize' | 'propagate',
     limits: {
       maxSessions: num(values, 'max-sessions'),

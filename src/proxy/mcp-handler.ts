@@ -14,7 +14,7 @@ import {
   parseBody,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from './protocol.js';
-import { StreamRelay } from './stream-relay.js';
+import { type SseClientPolicy, StreamRelay } from './stream-relay.js';
 
 export interface McpHandlerOptions {
   /** Origins allowed besides requests without Origin; default: only localhost origins. `*` allows all. */
@@ -23,10 +23,15 @@ export interface McpHandlerOptions {
   maxBodyBytes?: number | undefined;
   /** Interval of `: keep-alive` comments on SSE responses. Default 15 s; 0 disables. */
   keepAliveMs?: number | undefined;
+  /** The `retry:` hint sent to 2025-11-25 clients with each priming event. Default 1 s. */
+  sseRetryMs?: number | undefined;
+  /** Close 2025-11-25 clients' SSE streams after this long so they poll (SEP-1699). Default 0: never. */
+  ssePollMs?: number | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+export const DEFAULT_SSE_RETRY_MS = 1_000;
 
 export interface McpHandler {
   post(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -38,7 +43,11 @@ export interface McpHandler {
 
 export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandlerOptions = {}): McpHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  const sse: SseClientPolicy = {
+    keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+    retryMs: options.sseRetryMs ?? DEFAULT_SSE_RETRY_MS,
+    pollMs: options.ssePollMs ?? 0,
+  };
   /** The client GET attached to each session's standalone stream (one at a time). */
   const standaloneClients = new Map<string, StreamRelay>();
 
@@ -123,7 +132,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           requestIds,
           requestedVersion: initialize.protocolVersion,
           headers: { 'mcp-session-id': created.sessionId },
-          keepAliveMs,
+          sse,
         });
         await relay.done;
         return;
@@ -149,7 +158,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         key,
         requestIds,
         headers: { 'mcp-session-id': found.id },
-        keepAliveMs,
+        sse,
       });
       found.session.send({
         type: 'session.request',
@@ -189,7 +198,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           key,
           replay: replay.events,
           headers,
-          keepAliveMs,
+          sse,
         });
         relay.startNow();
         if (!live && replay.stream === STANDALONE_STREAM) session.send({ type: 'session.listen', key });
@@ -208,7 +217,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
       }
       const wasOpen = STANDALONE_STREAM in session.getSnapshot().context.streams;
       const key = randomUUID();
-      const relay = new StreamRelay({ session, res, kind: 'listen', key, headers, keepAliveMs });
+      const relay = new StreamRelay({ session, res, kind: 'listen', key, headers, sse });
       standaloneClients.set(id, relay);
       session.send({ type: 'session.listen', key });
       if (wasOpen) relay.startNow();

@@ -1,8 +1,9 @@
 /**
  * Relays one of a session's streams to one client HTTP response: a JSON answer passed
  * through, or an SSE stream written with the session's own event ids, keep-alives and (from
- * 2025-11-25) a priming event, until the stream ends, the session ends or the client goes.
- * A client that goes early loses nothing: the session keeps logging the stream for a resume.
+ * 2025-11-25) a priming event with a `retry:` hint, until the stream ends, the session ends,
+ * the client goes or (polling) the proxy closes it. A client that goes early loses nothing:
+ * the session keeps logging the stream for a resume.
  */
 import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'xstate';
@@ -14,6 +15,20 @@ import { SseWriter } from '../sse/sse-writer.js';
 import type { LoggedEvent } from '../store/memory-event-log.js';
 import { sendError, sendJson } from './http.js';
 import { errorBody, PROXY_ERROR, supportsPriming } from './protocol.js';
+
+/** How the proxy writes SSE to its clients (the same for every stream). */
+export interface SseClientPolicy {
+  /** A `: keep-alive` comment this often; 0 disables. */
+  keepAliveMs: number;
+  /** The `retry:` sent with each priming event: how long a client waits before it resumes. */
+  retryMs: number;
+  /**
+   * Close a 2025-11-25 client's SSE stream after it has been open this long (0: never); the
+   * client resumes with Last-Event-ID from the proxy's log (SEP-1699 polling), whatever the
+   * upstream does.
+   */
+  pollMs: number;
+}
 
 export interface RelayOptions {
   session: SessionActorRef;
@@ -27,7 +42,7 @@ export interface RelayOptions {
   /** Events to write first (resume). */
   replay?: readonly LoggedEvent[] | undefined;
   headers: Record<string, string>;
-  keepAliveMs: number;
+  sse: SseClientPolicy;
   /** The version to judge priming by before the session has negotiated one (initialize). */
   requestedVersion?: string | undefined;
 }
@@ -40,6 +55,7 @@ export class StreamRelay {
   private writer: SseWriter | undefined;
   private readonly subscriptions: Subscription[] = [];
   private attached = false;
+  private pollTimer: NodeJS.Timeout | undefined;
   private resolveDone!: () => void;
   /** Resolves when the relay has finished with the response. */
   readonly done = new Promise<void>((resolve) => {
@@ -98,19 +114,21 @@ export class StreamRelay {
     if (this.mode !== 'pending') return;
     this.mode = 'sse';
     this.attach();
-    this.writer = new SseWriter(this.options.res, {
-      keepAliveMs: this.options.keepAliveMs,
-      headers: this.options.headers,
-    });
+    const { sse, headers, kind } = this.options;
+    this.writer = new SseWriter(this.options.res, { keepAliveMs: sse.keepAliveMs, headers });
     this.writer.start();
     const { context } = this.options.session.getSnapshot();
-    const version = context.protocolVersion ?? this.options.requestedVersion;
+    if (!supportsPriming(context.protocolVersion ?? this.options.requestedVersion) || this.stream === undefined) return;
     // A resume needs no priming: its replayed events carry ids, and a priming id here could
-    // repeat the id of one of them.
-    if (supportsPriming(version) && this.stream !== undefined && this.options.kind !== 'resume') {
-      // A priming event: an id to resume from before the first message (SEP-1699).
-      this.writer.event('', formatEventId(context.eventTag, this.stream, context.nextSeq - 1));
+    // repeat the id of one of them; the client already has a cursor.
+    if (kind !== 'resume') {
+      // "The server SHOULD immediately send an SSE event consisting of an event ID and an
+      // empty data field in order to prime the client to reconnect" (2025-11-25, SEP-1699).
+      this.writer.event('', formatEventId(context.eventTag, this.stream, context.nextSeq - 1), sse.retryMs);
     }
+    // "The server MAY close the connection after sending the priming event"; the client
+    // "MUST respect the retry field" and resume, so nothing is lost.
+    if (sse.pollMs > 0) this.pollTimer = setTimeout(() => this.finish(), sse.pollMs);
   }
 
   private ended(e: Emitted<'session.stream.ended'>): void {
@@ -126,12 +144,16 @@ export class StreamRelay {
         // "the server MUST return HTTP status code 202 Accepted with no body".
         res.writeHead(202, this.options.headers).end();
       } else if (e.state === 'expired' || e.state === 'stopped') sendError(res, 404, sessionGoneMessage, { id });
-      else if (e.status === 405 && this.options.kind === 'listen') {
+      else if ((e.status === 405 || e.status === 404) && this.options.kind === 'listen') {
+        // A stateless upstream may have no GET route at all (404): either way, no stream.
         sendError(res, 405, 'The upstream server does not offer a server-to-client stream (GET).', {
           headers: { allow: 'POST, DELETE' },
         });
-      } else if (e.status !== undefined) sendError(res, e.status, `Upstream answered: ${e.detail ?? e.status}`, { id });
-      else sendError(res, 502, streamEndedMessage(e), { id });
+      } else if (e.status !== undefined) {
+        // The proxy's session still exists: an upstream 404 (without a session to lose) must
+        // not read as "session not found" to the client.
+        sendError(res, e.status === 404 ? 502 : e.status, `Upstream answered: ${e.detail ?? e.status}`, { id });
+      } else sendError(res, 502, streamEndedMessage(e), { id });
     }
     this.finish();
   }
@@ -145,6 +167,7 @@ export class StreamRelay {
   private finish(): void {
     if (this.mode === 'done') return;
     this.mode = 'done';
+    clearTimeout(this.pollTimer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.writer?.end();
     if (this.attached) this.options.session.send({ type: 'session.client.detach' });
