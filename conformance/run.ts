@@ -1,0 +1,132 @@
+/**
+ * `npm run conformance`: the official MCP conformance suite, directly and through mcp-shepherd.
+ *
+ * Server scenarios run against four set-ups in one run:
+ *   direct         the conformance upstream (full: polls, refuses foreign hosts) on its own
+ *   proxy          mcp-shepherd (the real command line, default options) in front of it
+ *   proxy-polling  mcp-shepherd --sse-poll-ms 100 in front of the plain upstream, which
+ *                  neither polls nor checks Host/Origin: what passes here, the proxy provides
+ *   plain          the plain upstream on its own (shows what the proxy adds)
+ * Client scenarios run the official SDK client through mcp-shepherd against the suite's own
+ * test servers (and once without it, as the baseline).
+ *
+ * Prints one line per scenario and `conformance: direct P/T passed, via proxy P/T passed`,
+ * writes docs/conformance.md, and exits 1 when the proxy fails anything that passes directly,
+ * a scenario the proxy must provide fails, or a client scenario fails through the proxy.
+ */
+import { writeFileSync } from 'node:fs';
+import { main as shepherd } from '../src/cli.js';
+import { node22 } from './node22.js';
+import { renderReport } from './report.js';
+import { Suite, suiteVersion, type Verdict } from './suite.js';
+import { startConformanceUpstream, type UpstreamKind } from './upstream.js';
+
+interface Setup {
+  name: 'direct' | 'proxy' | 'proxy-polling' | 'plain';
+  label: string;
+  upstream: UpstreamKind;
+  /** mcp-shepherd's arguments, when it is in the path. */
+  proxy?: string[];
+}
+
+export const SETUPS: Setup[] = [
+  { name: 'direct', label: 'direct', upstream: 'full' },
+  { name: 'proxy', label: 'via proxy', upstream: 'full', proxy: [] },
+  {
+    name: 'proxy-polling',
+    label: 'via proxy --sse-poll-ms 100, plain upstream',
+    upstream: 'plain',
+    proxy: ['--sse-poll-ms', '100'],
+  },
+  { name: 'plain', label: 'plain upstream, direct', upstream: 'plain' },
+];
+
+/** Issue #6: these pass through the proxy even when the upstream does not do them itself. */
+export const PROVIDED_BY_PROXY = ['dns-rebinding-protection', 'server-sse-polling', 'server-sse-multiple-streams'];
+export const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'sse-retry'];
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function runSetup(suite: Suite, setup: Setup): Promise<Map<string, Verdict>> {
+  const upstream = await startConformanceUpstream(setup.upstream);
+  const proxy = setup.proxy
+    ? await shepherd(['--upstream', upstream.urlVia(), '--port', '0', '--log-level', 'error', ...setup.proxy])
+    : undefined;
+  try {
+    const url = proxy?.url ?? upstream.urlVia();
+    log(`running the server scenarios: ${setup.label} (${url})`);
+    return await suite.servers(url);
+  } finally {
+    await proxy?.stop('done');
+    await upstream.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const suite = new Suite(node22(log));
+  const scenarios = await suite.serverScenarios();
+  const results = new Map<string, Map<string, Verdict>>();
+  for (const setup of SETUPS) results.set(setup.name, await runSetup(suite, setup));
+  const verdict = (setup: string, scenario: string): Verdict =>
+    results.get(setup)?.get(scenario) ?? { passed: false, reason: 'the suite saved no result' };
+
+  const client = (direct: boolean) =>
+    `${process.execPath} --import tsx conformance/client.ts${direct ? ' --direct' : ''}`;
+  const clients: { scenario: string; direct: Verdict; proxy: Verdict }[] = [];
+  for (const scenario of CLIENT_SCENARIOS) {
+    log(`running the client scenario ${scenario}`);
+    clients.push({
+      scenario,
+      direct: await suite.client(scenario, client(true)),
+      proxy: await suite.client(scenario, client(false)),
+    });
+  }
+
+  const problems: string[] = [];
+  const mark = (v: Verdict) => (v.passed ? 'pass' : 'FAIL');
+  for (const scenario of scenarios) {
+    const cells = SETUPS.map((setup) => `${setup.name} ${mark(verdict(setup.name, scenario))}`.padEnd(20));
+    process.stdout.write(`${`${scenario.padEnd(32)} ${cells.join(' ')}`.trimEnd()}\n`);
+    const direct = verdict('direct', scenario).passed;
+    for (const setup of ['proxy', 'proxy-polling'] as const) {
+      const result = verdict(setup, scenario);
+      if (result.passed) continue;
+      if (direct) problems.push(`${scenario} passes directly but fails ${setup}: ${result.reason}`);
+      else if (PROVIDED_BY_PROXY.includes(scenario)) problems.push(`${scenario} fails ${setup}: ${result.reason}`);
+    }
+  }
+  for (const { scenario, direct, proxy } of clients) {
+    process.stdout.write(`client ${scenario.padEnd(25)} direct ${mark(direct).padEnd(13)} proxy ${mark(proxy)}\n`);
+    if (!proxy.passed) problems.push(`client scenario ${scenario} fails through the proxy: ${proxy.reason}`);
+  }
+
+  const count = (setup: string) => scenarios.filter((s) => verdict(setup, s).passed).length;
+  const total = scenarios.length;
+  writeFileSync(
+    'docs/conformance.md',
+    renderReport({
+      suiteVersion: suiteVersion(),
+      date: new Date().toISOString().slice(0, 10),
+      setups: SETUPS,
+      scenarios,
+      verdict,
+      clients,
+      providedByProxy: PROVIDED_BY_PROXY,
+    }),
+  );
+  for (const problem of problems) log(`PROBLEM ${problem}`);
+  const clientsPassed = clients.filter((c) => c.proxy.passed).length;
+  process.stdout.write(
+    `conformance clients: via proxy ${clientsPassed}/${clients.length} passed\n` +
+      `conformance: direct ${count('direct')}/${total} passed, via proxy ${count('proxy')}/${total} passed\n`,
+  );
+  return problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`conformance: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(2);
+  },
+);
