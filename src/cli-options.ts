@@ -5,11 +5,13 @@
 import { DEFAULT_CONNECTION_OPTIONS } from '../machines/connection.machine.js';
 import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
+import { DEFAULT_ADMIN_ADDRESS } from './admin/admin-server.js';
+import { DEFAULT_INSPECT_URL } from './inspect.js';
 import type { LogLevel } from './log.js';
 import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SSE_RETRY_MS } from './proxy/mcp-handler.js';
 import { DEFAULT_EVENT_LOG_LIMITS } from './store/memory-event-log.js';
 
-export type OptionType = 'string' | 'number' | 'list' | 'choice';
+export type OptionType = 'string' | 'number' | 'list' | 'choice' | 'boolean';
 
 export interface OptionSpec {
   /** The flag without dashes; the env var is MCP_SHEPHERD_<FLAG>, the config key its camelCase. */
@@ -18,6 +20,8 @@ export interface OptionSpec {
   help: string;
   default?: string | number | undefined;
   choices?: readonly string[];
+  /** The value the flag takes when given without one (`--admin` alone): the value is optional. */
+  bare?: string;
 }
 
 const backoff = DEFAULT_CONNECTION_OPTIONS.backoff;
@@ -143,6 +147,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'bytes of events kept per session',
   },
   {
+    flag: 'admin',
+    type: 'string',
+    bare: DEFAULT_ADMIN_ADDRESS,
+    help: `admin listener host:port (sessions API, /metrics, live page); off unless given; alone: ${DEFAULT_ADMIN_ADDRESS}`,
+  },
+  {
+    flag: 'admin-token',
+    type: 'string',
+    help: 'bearer token the admin listener requires (except /healthz, /readyz)',
+  },
+  {
+    flag: 'inspect',
+    type: 'string',
+    bare: DEFAULT_INSPECT_URL,
+    help: `send every actor's events and snapshots to a Stately inspector WebSocket; alone: ${DEFAULT_INSPECT_URL}`,
+  },
+  {
+    flag: 'inspect-payloads',
+    type: 'boolean',
+    help: 'with --inspect: send message bodies and header values too (redacted by default)',
+  },
+  {
     flag: 'log-level',
     type: 'choice',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -169,6 +195,11 @@ function coerce(spec: OptionSpec, raw: unknown, source: string): string | number
   if (spec.type === 'list') {
     const list = Array.isArray(raw) ? raw : String(raw).split(',');
     return list.map((v) => String(v).trim()).filter(Boolean);
+  }
+  if (spec.type === 'boolean') {
+    if (raw === true || raw === 'true' || raw === '1') return 'true';
+    if (raw === false || raw === 'false' || raw === '0') return 'false';
+    throw new UsageError(`${source}: --${spec.flag} is true or false, got '${raw}'`);
   }
   if (spec.type === 'number') {
     const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
@@ -221,13 +252,43 @@ export function helpText(): string {
     '',
   ];
   for (const spec of OPTIONS) {
-    const value = spec.type === 'number' ? ' N' : spec.type === 'choice' ? ` ${spec.choices?.join('|')}` : ' VALUE';
+    const value =
+      spec.type === 'number'
+        ? ' N'
+        : spec.type === 'choice'
+          ? ` ${spec.choices?.join('|')}`
+          : spec.type === 'boolean'
+            ? ''
+            : spec.bare !== undefined
+              ? ' [VALUE]'
+              : ' VALUE';
     lines.push(`  --${spec.flag}${value}`);
     const dflt = spec.default === undefined ? '' : ` (default: ${spec.default})`;
     lines.push(`      ${spec.help}${dflt}  [${envName(spec.flag)}]`);
   }
   lines.push('  --help     show this help', '  --version  show the version', '');
   return lines.join('\n');
+}
+
+/**
+ * parseArgs has no optional values: `--admin` followed by nothing or by another flag gets its
+ * bare value inserted, so `--admin --port 0` and `--admin 0.0.0.0:9100` both parse.
+ */
+export function fillBareValues(argv: readonly string[]): string[] {
+  const bare = new Map(OPTIONS.filter((o) => o.bare !== undefined).map((o) => [`--${o.flag}`, o.bare as string]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    out.push(arg);
+    if (arg === '--') {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+    const value = bare.get(arg);
+    const next = argv[i + 1];
+    if (value !== undefined && (next === undefined || next.startsWith('--'))) out.push(value);
+  }
+  return out;
 }
 
 export const asLogLevel = (value: unknown) => value as LogLevel;

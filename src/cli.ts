@@ -4,8 +4,18 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { StdioCommand } from '../machines/process.types.js';
-import { asLogLevel, helpText, OPTIONS, type OptionValues, resolveOptions, UsageError } from './cli-options.js';
+import { type AdminServer, createAdminServer } from './admin/admin-server.js';
+import {
+  asLogLevel,
+  fillBareValues,
+  helpText,
+  OPTIONS,
+  type OptionValues,
+  resolveOptions,
+  UsageError,
+} from './cli-options.js';
 import { createShepherd, type Shepherd } from './index.js';
+import { createInspectHook } from './inspect.js';
 import { createLogger } from './log.js';
 
 function parseHeaders(list: string[]): Record<string, string> {
@@ -83,12 +93,17 @@ const num = (values: OptionValues, flag: string) => values[flag] as number;
 /** Starts the proxy from command-line arguments; resolves once it listens. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env) {
   const { values: flags, positionals } = parseArgs({
-    args: argv,
+    args: fillBareValues(argv),
     strict: true,
     allowPositionals: true,
     options: {
       ...Object.fromEntries(
-        OPTIONS.map((o) => [o.flag, { type: 'string' as const, ...(o.type === 'list' ? { multiple: true } : {}) }]),
+        OPTIONS.map((o) => [
+          o.flag,
+          o.type === 'boolean'
+            ? { type: 'boolean' as const }
+            : { type: 'string' as const, ...(o.type === 'list' ? { multiple: true } : {}) },
+        ]),
       ),
       stdio: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -109,7 +124,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const values = resolveOptions(optionFlags, env, config);
   const stdio = stdioCommand(stdioFlag === true, positionals, stdioConfig);
   const logger = createLogger(asLogLevel(values['log-level']));
+  const admin = hostPort(values.admin as string | undefined);
+  const inspectUrl = values.inspect as string | undefined;
+  const inspector = inspectUrl
+    ? createInspectHook({ url: inspectUrl, payloads: values['inspect-payloads'] === 'true' })
+    : undefined;
   const shepherd: Shepherd = createShepherd({
+    ...(inspector ? { inspect: (event) => inspector.inspect.next?.(event) } : {}),
     upstream: {
       url: stdio ? `stdio:${stdio.command}` : upstreamUrl(values.upstream),
       headers: parseHeaders((values['upstream-header'] as string[]) ?? []),
@@ -150,6 +171,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     host: values.host as string,
     path: values.path as string,
   });
+  let adminServer: AdminServer | undefined;
+  let adminUrl: string | undefined;
+  if (admin) {
+    adminServer = createAdminServer(shepherd, { token: values['admin-token'] as string | undefined });
+    adminUrl = (await adminServer.listen(admin)).url;
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -157,6 +184,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     stopping = true;
     logger.info({ signal }, 'draining: ending every session');
     await shepherd.close();
+    await adminServer?.close();
+    inspector?.stop();
     logger.info('stopped');
     logger.flush();
   };
@@ -168,7 +197,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
       );
     });
   }
-  return { shepherd, url: listening.url, stop };
+  return { shepherd, url: listening.url, adminUrl, stop };
+}
+
+/** `--admin host:port` (the host may be a bracketed IPv6 address). */
+function hostPort(value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
+  if (!match) throw new UsageError(`--admin needs host:port, e.g. 127.0.0.1:9090, got '${value}'`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
 }
 
 const invokedDirectly =

@@ -7,12 +7,14 @@ import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import type { Dispatcher } from 'undici';
 import type { InspectionEvent } from 'xstate';
-import { connectionStateName } from '../machines/connection.machine.js';
 import type { ConnectionOptionsInput } from '../machines/connection.types.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machines/session.types.js';
 import type { SupervisorLimits } from '../machines/supervisor.types.js';
+import { ShepherdMetrics } from './admin/metrics.js';
+import { type SessionView, SessionViews } from './admin/session-view.js';
 import { createLogger, type Logger } from './log.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
+import { SessionWatcher } from './session/session-watcher.js';
 import { SupervisorRuntime } from './session/supervisor-runtime.js';
 import type { EventLogLimits } from './store/memory-event-log.js';
 
@@ -38,20 +40,6 @@ export interface ShepherdOptions extends McpHandlerOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
-export interface StreamSummary {
-  stream: number;
-  kind: 'get' | 'post';
-  state: string;
-}
-
-export interface SessionSummary {
-  sessionId: string;
-  state: unknown;
-  protocolVersion: string | undefined;
-  streams: StreamSummary[];
-  eventLog: { events: number; bytes: number } | undefined;
-}
-
 export interface Shepherd {
   /** Mount it: `app.use('/mcp', shepherd.router)`. */
   router: Router;
@@ -59,17 +47,18 @@ export interface Shepherd {
   handler: McpHandler;
   runtime: SupervisorRuntime;
   logger: Logger;
-  /** Every live session with its state value and its streams' states. */
-  listSessions(): SessionSummary[];
+  /** Watches every session once, for metrics, the admin API and its live updates. */
+  watcher: SessionWatcher;
+  /** What the admin API shows of sessions. */
+  sessions: SessionViews;
+  /** Prometheus metrics (its own prom-client registry): `await shepherd.metrics.render()`. */
+  metrics: ShepherdMetrics;
+  /** Every live session: state value, age, idle time, streams with their states, event log. */
+  listSessions(): SessionView[];
   /** Serves the endpoint at `path` (default /mcp) on host:port (default 127.0.0.1:8080). */
   listen(options?: { port?: number; host?: string; path?: string }): Promise<{ url: string; server: Server }>;
   /** Drains: refuses new sessions, ends every session (DELETE upstream), closes the server. */
   close(): Promise<void>;
-}
-
-function streamState(snapshot: unknown): string {
-  const value = (snapshot as { value?: unknown } | undefined)?.value;
-  return value === undefined ? 'closed' : connectionStateName(value);
 }
 
 export function createShepherd(options: ShepherdOptions): Shepherd {
@@ -92,7 +81,17 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     const streamEvent = event.event === 'stream-opened' || event.event === 'stream-closed';
     logger[streamEvent ? 'debug' : 'info'](fields, `session ${event.event}`);
   });
-  const handler = createMcpHandler(runtime, options);
+  const watcher = new SessionWatcher(runtime);
+  const sessions = new SessionViews(runtime, watcher);
+  const metrics = new ShepherdMetrics(runtime, watcher);
+  const endpoint = createMcpHandler(runtime, options);
+  const handler: McpHandler = {
+    ...endpoint,
+    handle(req, res) {
+      metrics.timeRequest(req, res);
+      return endpoint.handle(req, res);
+    },
+  };
   const router = express.Router();
   router.all('/', (req, res) => handler.handle(req, res));
   let server: Server | undefined;
@@ -102,27 +101,10 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     handler,
     runtime,
     logger,
-    listSessions() {
-      const children = runtime.actor.getSnapshot().children;
-      return Object.entries(children).flatMap(([sessionId, ref]) => {
-        if (!ref) return [];
-        const snapshot = ref.getSnapshot();
-        const log = runtime.eventLog(sessionId);
-        return [
-          {
-            sessionId,
-            state: snapshot.value,
-            protocolVersion: snapshot.context.protocolVersion,
-            streams: Object.entries(snapshot.context.streams).map(([stream, entry]) => ({
-              stream: Number(stream),
-              kind: entry.kind,
-              state: streamState(snapshot.children[`stream-${stream}`]?.getSnapshot()),
-            })),
-            eventLog: log ? { events: log.size, bytes: log.byteSize } : undefined,
-          },
-        ];
-      });
-    },
+    watcher,
+    sessions,
+    metrics,
+    listSessions: () => sessions.list(),
     async listen({ port = 8080, host = '127.0.0.1', path = '/mcp' } = {}) {
       const app = express();
       app.disable('x-powered-by');
@@ -140,6 +122,8 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     },
     async close() {
       await runtime.drain();
+      metrics.stop();
+      watcher.stop();
       runtime.stop();
       if (server) {
         const closing = server;
@@ -153,5 +137,6 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
 export { connectionMachine } from '../machines/connection.machine.js';
 export { sessionMachine } from '../machines/session.machine.js';
 export { supervisorMachine } from '../machines/supervisor.machine.js';
+export type { SessionDetail, SessionView, StreamView } from './admin/session-view.js';
 export { SupervisorRuntime } from './session/supervisor-runtime.js';
 export { createConnectionLogic } from './sse/connection-logic.js';

@@ -53,6 +53,9 @@ export class SupervisorRuntime {
   readonly actor: Actor<typeof supervisorMachine>;
   private readonly logs = new Map<string, MemoryEventLog>();
   private readonly logLimits: EventLogLimits;
+  private eventsReplayed = 0;
+  /** Evictions of logs already freed (their sessions ended). */
+  private evictedFromEnded = 0;
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
     this.logLimits = { ...DEFAULT_EVENT_LOG_LIMITS, ...options.eventLog };
@@ -79,7 +82,7 @@ export class SupervisorRuntime {
     this.actor.on('supervisor.lifecycle', (event) => {
       // The log goes with the session: nothing of an ended session stays in memory.
       if (event.event === 'expired' || event.event === 'terminated' || event.event === 'failed') {
-        this.logs.delete(event.sessionId);
+        this.dropLog(event.sessionId);
       }
     });
     this.actor.start();
@@ -132,7 +135,21 @@ export class SupervisorRuntime {
   replay(sessionId: string, lastEventId: string): ReplayResult {
     const log = this.logs.get(sessionId);
     if (!log) return { ok: false, code: 'unknown', message: 'No such session.' };
-    return log.replayAfter(lastEventId);
+    const result = log.replayAfter(lastEventId);
+    if (result.ok) this.eventsReplayed += result.events.length;
+    return result;
+  }
+
+  /** Running totals for metrics: events replayed to resuming clients, events evicted from full logs. */
+  get stats(): { eventsReplayed: number; eventsEvicted: number } {
+    let evicted = this.evictedFromEnded;
+    for (const log of this.logs.values()) evicted += log.evicted;
+    return { eventsReplayed: this.eventsReplayed, eventsEvicted: evicted };
+  }
+
+  private dropLog(sessionId: string): void {
+    this.evictedFromEnded += this.logs.get(sessionId)?.evicted ?? 0;
+    this.logs.delete(sessionId);
   }
 
   /** Refuses new sessions, shuts every session down (DELETE upstream) and resolves when none is left. */

@@ -38,9 +38,10 @@ export class SseWriter {
     }
   }
 
-  event(data: string, id?: string, retryMs?: number): void {
+  event(data: string, id?: string, retryMs?: number, name?: string): void {
     if (!this.open) return;
     let frame = '';
+    if (name !== undefined) frame += `event: ${name}\n`;
     if (retryMs !== undefined) frame += `retry: ${retryMs}\n`;
     if (id !== undefined) frame += `id: ${id}\n`;
     // A data line may not hold a line break: each line becomes its own data field.

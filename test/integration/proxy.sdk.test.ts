@@ -80,7 +80,7 @@ describe('SDK 1.x client → mcp-shepherd → SDK server', () => {
   it('ends the session upstream and locally on DELETE', async () => {
     const { client, transport } = await connect();
     const sessionId = transport.sessionId as string;
-    expect(shepherd.listSessions().map((s) => s.sessionId)).toEqual([sessionId]);
+    expect(shepherd.listSessions().map((s) => s.id)).toEqual([sessionId]);
     await transport.terminateSession();
     expect(upstream.sessions.size).toBe(0);
     expect(upstream.deleted).toHaveLength(1);

@@ -66,7 +66,7 @@ describe('stateless upstream', () => {
 
     const result = await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } });
     expect(result.content).toEqual([{ type: 'text', text: '5' }]);
-    expect(shepherd.listSessions().map((s) => s.sessionId)).toEqual([sessionId]);
+    expect(shepherd.listSessions().map((s) => s.id)).toEqual([sessionId]);
     await transport.close();
   });
 });

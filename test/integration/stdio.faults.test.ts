@@ -62,7 +62,7 @@ describe('a misbehaving stdio server behind mcp-shepherd', () => {
     expect(Number(after.split(':')[2])).not.toBe(first);
     expect(liveProcessCount()).toBe(1);
     const [session] = shepherd?.listSessions() ?? [];
-    expect(session?.sessionId).toBe(transport.sessionId);
+    expect(session?.id).toBe(transport.sessionId);
   });
 
   it('crashing more often than the limit ends the session: the client gets 404', async () => {

@@ -1,0 +1,30 @@
+/**
+ * Takes message bodies and credentials out of what is shown to operators (admin API) and
+ * sent to the Stately inspector: JSON-RPC payloads can hold user data, headers can hold
+ * tokens. Structure, ids, states and counts stay, so a lifecycle can still be followed.
+ */
+
+/** Keys whose values are message content. */
+const PAYLOAD_KEYS = new Set(['body', 'initializedBody', 'data', 'message', 'params', 'result', 'error', 'snippet']);
+/** Keys whose values map names to secrets: the names stay, the values go. */
+const HEADER_KEYS = new Set(['headers', 'env']);
+/** Functions and actors are not data. */
+const SKIP_KEYS = new Set(['random']);
+
+const describe = (value: unknown) =>
+  typeof value === 'string' ? `[redacted ${Buffer.byteLength(value)} bytes]` : '[redacted]';
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 12 || value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (SKIP_KEYS.has(key) || typeof item === 'function') continue;
+    if (item === undefined) continue;
+    if (PAYLOAD_KEYS.has(key)) out[key] = describe(item);
+    else if (HEADER_KEYS.has(key) && item !== null && typeof item === 'object') {
+      out[key] = Object.fromEntries(Object.keys(item).map((name) => [name, '[redacted]']));
+    } else out[key] = redact(item, depth + 1);
+  }
+  return out;
+}
