@@ -1,7 +1,135 @@
-import type { Scenario } from '../support/scenario.js';
+/**
+ * resume: a stream of numbered notifications from the upstream, through a TCP relay, to
+ * mcp-shepherd, to the client. The relay is cut mid-stream 100 times (one fresh stream per
+ * cut); the proxy must resume upstream (GET + Last-Event-ID after the `retry:` hint) so the
+ * client sees one stream with every event exactly once. Measured: time from the cut to the
+ * next event at the client, events lost, duplicated or out of order.
+ */
+import { performance } from 'node:perf_hooks';
+import { McpHttpSession, openEndpoint } from '../support/mcp-client.js';
+import { Cleanup, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
+import { startShepherd } from '../support/shepherd.js';
+import { quantileOfSorted, round3 } from '../support/stats.js';
+import { TcpRelay } from '../support/tcp-relay.js';
+import { startUpstream } from '../support/upstreams.js';
+
+/** The upstream's `retry:` hint: the proxy must wait this long before it resumes. */
+const RETRY_HINT_MS = 100;
+const ALLOWANCE_MS = 20;
+const EVENTS_PER_STREAM = 200;
+const EVENT_INTERVAL_MS = 1;
+
+/** A small deterministic generator, so every run cuts at the same places. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+interface CutResult {
+  gapMs: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+}
+
+/** One stream, cut once after `cutAfter` events. */
+async function streamWithCut(session: McpHttpSession, relay: TcpRelay, cutAfter: number): Promise<CutResult> {
+  const seen: number[] = [];
+  let cutAt: number | undefined;
+  let gapMs: number | undefined;
+  await session.streamTool('stream', { count: EVENTS_PER_STREAM, intervalMs: EVENT_INTERVAL_MS }, (event) => {
+    if (!event.data.includes('"notifications/message"')) return;
+    const n = (JSON.parse(event.data) as { params: { data: number } }).params.data;
+    if (cutAt !== undefined && gapMs === undefined) gapMs = performance.now() - cutAt;
+    seen.push(n);
+    if (seen.length === cutAfter && cutAt === undefined) {
+      if (relay.cutAll() > 0) cutAt = performance.now();
+    }
+  });
+  if (gapMs === undefined) throw new Error(`no event after the cut (cut after ${cutAfter} of ${EVENTS_PER_STREAM})`);
+  const unique = new Set(seen);
+  let outOfOrder = 0;
+  for (let i = 1; i < seen.length; i++) if ((seen[i] as number) <= (seen[i - 1] as number)) outOfOrder++;
+  return {
+    gapMs,
+    lost: EVENTS_PER_STREAM - unique.size,
+    duplicated: seen.length - unique.size,
+    outOfOrder,
+  };
+}
+
 export const resume: Scenario = {
   name: 'resume',
-  run: async () => {
-    throw new Error('todo');
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const { quick, logDir, log } = context;
+    const cuts = quick ? 20 : 100;
+    const cleanup = new Cleanup();
+    try {
+      const upstream = cleanup.add(await startUpstream({ name: 'resume-upstream', logDir, retryMs: RETRY_HINT_MS }));
+      const relay = cleanup.add(await TcpRelay.start(Number(new URL(upstream.url).port)));
+      const proxy = cleanup.add(
+        await startShepherd({
+          logDir,
+          args: ['--upstream', `http://127.0.0.1:${relay.port}/mcp`],
+          cpuProfDir: context.cpuProfDir,
+        }),
+      );
+      const endpoint = openEndpoint('proxy', proxy.url, 2);
+      cleanup.defer(() => endpoint.pool.close());
+      const session = await McpHttpSession.open(endpoint);
+      const random = seeded(7);
+      const results: CutResult[] = [];
+      for (let i = 0; i < cuts; i++) {
+        // Cut somewhere in the first two thirds, so live events follow the resume.
+        const cutAfter = 10 + Math.floor(random() * (EVENTS_PER_STREAM * 0.66 - 10));
+        results.push(await streamWithCut(session, relay, cutAfter));
+        if ((i + 1) % Math.max(1, cuts / 5) === 0) log(`resume: ${i + 1}/${cuts} cuts`);
+      }
+      const gaps = Float64Array.from(results.map((r) => r.gapMs)).sort();
+      const sum = (key: keyof CutResult) => results.reduce((total, r) => total + r[key], 0);
+      const lost = sum('lost');
+      const duplicated = sum('duplicated');
+      const outOfOrder = sum('outOfOrder');
+      const medianGap = round3(quantileOfSorted(gaps, 0.5));
+      const bound = RETRY_HINT_MS + ALLOWANCE_MS;
+      return {
+        headline: {
+          ratio: round3(medianGap / bound),
+          means: `median cut-to-next-event / (retry hint ${bound - ALLOWANCE_MS} ms + 20 ms)`,
+        },
+        targets: [
+          {
+            target: 'resume: 0 lost, 0 duplicated',
+            measured: `${lost} lost, ${duplicated} duplicated, ${outOfOrder} out of order in ${cuts} cuts`,
+            met: lost === 0 && duplicated === 0 && outOfOrder === 0,
+          },
+          {
+            target: 'median cut-to-next-event within the retry hint + 20 ms',
+            measured: `${medianGap} ms (hint ${RETRY_HINT_MS} ms; p90 ${round3(quantileOfSorted(gaps, 0.9))} ms)`,
+            met: medianGap <= bound,
+          },
+        ],
+        figures: {
+          cuts,
+          eventsPerStream: EVENTS_PER_STREAM,
+          eventIntervalMs: EVENT_INTERVAL_MS,
+          retryHintMs: RETRY_HINT_MS,
+          cutToNextEventMs: {
+            min: round3(quantileOfSorted(gaps, 0)),
+            p50: medianGap,
+            p90: round3(quantileOfSorted(gaps, 0.9)),
+            max: round3(quantileOfSorted(gaps, 1)),
+          },
+          lost,
+          duplicated,
+          outOfOrder,
+        },
+      };
+    } finally {
+      await cleanup.run();
+    }
   },
 };

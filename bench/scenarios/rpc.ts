@@ -52,6 +52,10 @@ export const rpc: Scenario = {
         proxy: () => proxy.pid,
       };
 
+      // One untimed pass each first, so that JIT warm-up does not land in the first round.
+      for (const subject of SUBJECTS) {
+        await closedLoop({ workers: sessions[subject].map((s) => () => s.callTool('noop')), durationMs: 0, warmupMs });
+      }
       const figures: Record<string, unknown> = { rounds, windowMs, warmupMs };
       for (const concurrency of CONCURRENCIES) {
         const perRound: Array<Record<Subject, Window>> = [];

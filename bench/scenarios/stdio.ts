@@ -1,7 +1,109 @@
-import type { Scenario } from '../support/scenario.js';
+/**
+ * stdio: tools/call of a trivial tool on a stdio MCP server, at a fixed concurrency over
+ * sessions opened before timing, through mcp-shepherd --stdio, mcp-proxy and supergateway
+ * --stateful: same server, same load, alternated in rounds.
+ */
+import { closedLoop } from '../support/load.js';
+import { type Endpoint, type McpHttpSession, openEndpoint, openSessions } from '../support/mcp-client.js';
+import { treeCpuTimeMs } from '../support/processes.js';
+import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
+import { median, medianOfRounds, round3, summarizeLatencies } from '../support/stats.js';
+import { BRIDGES, type Bridge, type RunningBridge, startBridge } from '../support/stdio-bridges.js';
+
+/** One worker per session; mcp-shepherd and supergateway run one server process per session. */
+const CONCURRENCY = 8;
+
+interface Window {
+  throughput: number;
+  p50: number;
+  p99: number;
+  /** CPU of the bridge and its server processes per request, in µs. */
+  cpuUsPerRequest: number;
+}
+
 export const stdio: Scenario = {
   name: 'stdio',
-  run: async () => {
-    throw new Error('todo');
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const { quick, logDir, log } = context;
+    const rounds = quick ? 3 : 5;
+    const windowMs = quick ? 1000 : 3000;
+    const warmupMs = quick ? 300 : 1000;
+    const cleanup = new Cleanup();
+    try {
+      const running = {} as Record<Bridge, RunningBridge>;
+      const endpoints = {} as Record<Bridge, Endpoint>;
+      const sessions = {} as Record<Bridge, McpHttpSession[]>;
+      for (const bridge of BRIDGES) {
+        running[bridge] = cleanup.add(await startBridge(bridge, { logDir, cpuProfDir: context.cpuProfDir }));
+        endpoints[bridge] = openEndpoint(bridge, running[bridge].url, CONCURRENCY);
+        cleanup.defer(() => endpoints[bridge].pool.close());
+        sessions[bridge] = await openSessions(endpoints[bridge], CONCURRENCY, 2);
+      }
+      // One untimed pass each first: JIT, and the server processes that just started.
+      for (const bridge of BRIDGES) {
+        await closedLoop({ workers: sessions[bridge].map((s) => () => s.callTool('noop')), durationMs: 0, warmupMs });
+      }
+      const perRound: Array<Record<Bridge, Window>> = [];
+      for (let round = 0; round < rounds; round++) {
+        const windows = {} as Record<Bridge, Window>;
+        for (const bridge of rotate(BRIDGES, round)) {
+          const pid = running[bridge].pid;
+          let cpuBefore = 0;
+          let cpuAfter = 0;
+          const result = await closedLoop({
+            workers: sessions[bridge].map((s) => () => s.callTool('noop')),
+            durationMs: windowMs,
+            warmupMs,
+            onStart: () => {
+              cpuBefore = treeCpuTimeMs(pid);
+            },
+            onEnd: () => {
+              cpuAfter = treeCpuTimeMs(pid);
+            },
+          });
+          const latency = summarizeLatencies(result.latenciesMs);
+          windows[bridge] = {
+            throughput: result.throughput,
+            p50: latency.p50,
+            p99: latency.p99,
+            cpuUsPerRequest: ((cpuAfter - cpuBefore) * 1000) / result.requests,
+          };
+        }
+        perRound.push(windows);
+        log(
+          `stdio round ${round + 1}/${rounds}: ${BRIDGES.map((b) => `${b} ${Math.round(windows[b].throughput)}/s`).join(', ')}`,
+        );
+      }
+      const byBridge = Object.fromEntries(BRIDGES.map((b) => [b, medianOfRounds(perRound.map((r) => ({ ...r[b] })))]));
+      const vs = (peer: Bridge) =>
+        round3(median(perRound.map((r) => r['mcp-shepherd'].throughput / r[peer].throughput)));
+      const vsMcpProxy = vs('mcp-proxy');
+      const vsSupergateway = vs('supergateway');
+      const vsBest = Math.min(vsMcpProxy, vsSupergateway);
+      return {
+        headline: {
+          ratio: vsBest,
+          means: `tools/call throughput at concurrency ${CONCURRENCY}, mcp-shepherd / the faster of mcp-proxy and supergateway`,
+        },
+        targets: [
+          {
+            target: 'stdio: >= 2x the throughput of mcp-proxy and of supergateway',
+            measured: `${vsMcpProxy}x mcp-proxy, ${vsSupergateway}x supergateway`,
+            met: vsMcpProxy >= 2 && vsSupergateway >= 2,
+          },
+        ],
+        figures: {
+          concurrency: CONCURRENCY,
+          sessions: CONCURRENCY,
+          rounds,
+          windowMs,
+          ...byBridge,
+          shepherdVsMcpProxy: vsMcpProxy,
+          shepherdVsSupergateway: vsSupergateway,
+        },
+      };
+    } finally {
+      await cleanup.run();
+    }
   },
 };

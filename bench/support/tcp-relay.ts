@@ -1,0 +1,49 @@
+/** A loopback TCP relay between the proxy and its upstream that the benchmark can cut at will. */
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+
+export class TcpRelay {
+  private readonly pairs = new Set<[Socket, Socket]>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpRelay> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const relay = new TcpRelay(server, (server.address() as AddressInfo).port);
+    server.on('connection', (client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
+      const pair: [Socket, Socket] = [client, upstream];
+      relay.pairs.add(pair);
+      client.pipe(upstream).pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        relay.pairs.delete(pair);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    return relay;
+  }
+
+  /** Cuts every connection through the relay, both ways, as a network failure would. */
+  cutAll(): number {
+    const cut = this.pairs.size;
+    for (const [client, upstream] of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
+    return cut;
+  }
+
+  async stop(): Promise<void> {
+    this.cutAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
