@@ -1,6 +1,15 @@
 /**
- * The admin listener's live page (issue #8, item 3). Stub: the full page follows.
+ * The admin listener's live page (issue #8, item 3): the list of sessions and, for the chosen
+ * one, its session statechart and one connection statechart per stream, with the current
+ * states highlighted and updated live from `GET /events`. Self-contained: the stylesheet and
+ * the script (with its own small SVG statechart renderer, see page/client.ts) are inlined, so
+ * the page needs nothing but the admin listener, works offline and never loads a CDN.
+ *
+ * The page reads `token` from its own query string and passes it on as `?token=` to
+ * `/machines`, `/sessions` and `/events` (an EventSource cannot set an Authorization header).
  */
+import { ADMIN_PAGE_SCRIPT } from './page/client.js';
+import { ADMIN_PAGE_STYLE } from './page/style.js';
 
 /** A static asset served by the admin listener at `GET /assets/<name>`. */
 export interface AdminAsset {
@@ -8,10 +17,48 @@ export interface AdminAsset {
   body: string;
 }
 
-/** Assets the page loads from the admin listener (no CDN: the page works offline). */
+/**
+ * Assets the page loads from the admin listener. Empty: everything is inlined into the page,
+ * because a `<script src>` could not carry the page's `?token=` to a protected listener.
+ */
 export const ADMIN_ASSETS: Record<string, AdminAsset> = {};
+
+/** A tiny inline icon, so the browser does not ask the listener for /favicon.ico. */
+const FAVICON =
+  'data:image/svg+xml,' +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="1" y="1" width="14" height="14" rx="4" fill="#2563eb"/><circle cx="8" cy="8" r="3" fill="#fff"/></svg>',
+  );
 
 /** The HTML of the admin listener's `GET /`. */
 export function renderAdminPage(): string {
-  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcp-shepherd</title></head><body><p>mcp-shepherd admin</p></body></html>';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>mcp-shepherd · sessions</title>
+<link rel="icon" href="${FAVICON}">
+<style>${ADMIN_PAGE_STYLE}</style>
+</head>
+<body>
+<header class="bar">
+  <h1>mcp-shepherd<small>live sessions</small></h1>
+  <span id="status" class="status">connecting…</span>
+  <span class="spacer"></span>
+  <label title="Show transitions that do not change state"><input type="checkbox" id="opt-internal"> internal events</label>
+  <label title="Draw transitions as arrows"><input type="checkbox" id="opt-arrows" checked> arrows</label>
+</header>
+<main>
+  <aside>
+    <h2>Sessions <span id="session-count" class="count"></span></h2>
+    <ul id="session-list"></ul>
+  </aside>
+  <section id="detail" aria-live="polite"></section>
+</main>
+<script>${ADMIN_PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
 }
