@@ -10,7 +10,7 @@ import type { InspectionEvent } from 'xstate';
 import type { ConnectionOptionsInput } from '../machines/connection.types.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machines/session.types.js';
 import type { SupervisorLimits } from '../machines/supervisor.types.js';
-import { ShepherdMetrics } from './admin/metrics.js';
+import { ShepherdMetrics, statePath } from './admin/metrics.js';
 import { type SessionView, SessionViews } from './admin/session-view.js';
 import { createLogger, type Logger } from './log.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
@@ -82,6 +82,20 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     logger[streamEvent ? 'debug' : 'info'](fields, `session ${event.event}`);
   });
   const watcher = new SessionWatcher(runtime);
+  // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
+  watcher.listen({
+    state(sessionId, value) {
+      if (logger.isLevelEnabled('debug')) logger.debug({ sessionId, state: statePath(value) }, 'session state');
+    },
+    session(sessionId, event) {
+      if (event.type !== 'session.stream.status' || !logger.isLevelEnabled('debug')) return;
+      const { state, reason, attempt, status, delayMs, delaySource, lastEventId } = event.status;
+      logger.debug(
+        { sessionId, stream: event.stream, state, reason, attempt, status, delayMs, delaySource, lastEventId },
+        'upstream stream state',
+      );
+    },
+  });
   const sessions = new SessionViews(runtime, watcher);
   const metrics = new ShepherdMetrics(runtime, watcher);
   const endpoint = createMcpHandler(runtime, options);

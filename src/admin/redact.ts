@@ -12,7 +12,11 @@ const HEADER_KEYS = new Set(['headers', 'env']);
 const SKIP_KEYS = new Set(['random']);
 
 const describe = (value: unknown) =>
-  typeof value === 'string' ? `[redacted ${Buffer.byteLength(value)} bytes]` : '[redacted]';
+  typeof value !== 'string'
+    ? '[redacted]'
+    : value.startsWith('[redacted') // redacting twice changes nothing
+      ? value
+      : `[redacted ${Buffer.byteLength(value)} bytes]`;
 
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 12 || value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;

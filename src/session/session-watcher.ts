@@ -13,6 +13,8 @@ export type Lifecycle = Extract<SupervisorEmitted, { type: 'supervisor.lifecycle
 export interface WatcherListener {
   lifecycle?(event: Lifecycle): void;
   session?(sessionId: string, event: SessionEmitted): void;
+  /** The session's state value changed (a transition between states, not within one). */
+  state?(sessionId: string, value: unknown): void;
 }
 
 interface Watched {
@@ -71,10 +73,20 @@ export class SessionWatcher {
     if (!session || this.sessions.has(sessionId)) return;
     const at = this.now();
     const watched: Watched = { createdAt: at, lastActivityAt: at, subscriptions: [] };
+    let lastState = JSON.stringify(session.getSnapshot().value);
     watched.subscriptions.push(
       session.on('*', (event) => {
         watched.lastActivityAt = this.now();
         for (const listener of this.listeners) listener.session?.(sessionId, event as SessionEmitted);
+      }),
+      session.subscribe({
+        next: (snapshot) => {
+          const state = JSON.stringify(snapshot.value);
+          if (state === lastState) return;
+          lastState = state;
+          for (const listener of this.listeners) listener.state?.(sessionId, snapshot.value);
+        },
+        error: () => {},
       }),
     );
     this.sessions.set(sessionId, watched);

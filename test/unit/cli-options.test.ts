@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { configKey, envName, helpText, OPTIONS, resolveOptions, UsageError } from '../../src/cli-options.js';
+import {
+  configKey,
+  envName,
+  fillBareValues,
+  helpText,
+  OPTIONS,
+  resolveOptions,
+  UsageError,
+} from '../../src/cli-options.js';
 
 describe('command-line options', () => {
   it('--help names every option with its default and environment variable', () => {
@@ -46,5 +54,23 @@ describe('command-line options', () => {
   it('maps flags to config keys in camelCase', () => {
     expect(configKey('max-streams-per-session')).toBe('maxStreamsPerSession');
     expect(envName('max-streams-per-session')).toBe('MCP_SHEPHERD_MAX_STREAMS_PER_SESSION');
+  });
+
+  it('an option with a bare value takes it when given alone, and keeps a value when given one', () => {
+    expect(fillBareValues(['--admin'])).toEqual(['--admin', '127.0.0.1:9090']);
+    expect(fillBareValues(['--admin', '--port', '0'])).toEqual(['--admin', '127.0.0.1:9090', '--port', '0']);
+    expect(fillBareValues(['--admin', '0.0.0.0:9100'])).toEqual(['--admin', '0.0.0.0:9100']);
+    expect(fillBareValues(['--inspect'])).toEqual(['--inspect', 'ws://127.0.0.1:8181']);
+    // After `--` everything is the stdio command's, untouched.
+    expect(fillBareValues(['--stdio', '--', 'srv', '--admin'])).toEqual(['--stdio', '--', 'srv', '--admin']);
+    expect(helpText()).toContain('--admin [VALUE]');
+  });
+
+  it('a boolean option reads true/false from flags, env and config, and refuses anything else', () => {
+    expect(resolveOptions({ 'inspect-payloads': true }, {}, {})['inspect-payloads']).toBe('true');
+    expect(resolveOptions({}, { MCP_SHEPHERD_INSPECT_PAYLOADS: '1' }, {})['inspect-payloads']).toBe('true');
+    expect(resolveOptions({}, {}, { inspectPayloads: false })['inspect-payloads']).toBe('false');
+    expect(resolveOptions({}, {}, {})['inspect-payloads']).toBeUndefined();
+    expect(() => resolveOptions({}, { MCP_SHEPHERD_INSPECT_PAYLOADS: 'yes' }, {})).toThrow(UsageError);
   });
 });
