@@ -14,7 +14,7 @@ import { type AdminServer, createAdminServer } from '../../src/admin/admin-serve
 import { DemoServer } from '../../src/demo/demo-server.js';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
-import { chromiumProcesses, ensureChromium, type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { chromiumProcesses, ensureChromiumAsync, type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait.js';
 
@@ -34,9 +34,9 @@ let admin: AdminServer | undefined;
 let chromium: LaunchedChromium | undefined;
 let client: Client | undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   // On a fresh machine this installs Debian's chromium (apt-get): minutes, once.
-  ensureChromium();
+  await ensureChromiumAsync();
 }, 15 * 60_000);
 
 afterAll(async () => {

@@ -3,34 +3,56 @@
  * what its tests need: when /usr/bin/chromium is missing, `ensureChromium` installs the
  * `chromium` package with apt-get (running `apt-get update` first if the plain install fails).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type BrowserContext, chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
+const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const APT_TIMEOUT_MS = 15 * 60_000;
+const INSTALL = ['install', '-y', '--no-install-recommends', 'chromium'];
+
+function installed(): string {
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is missing`);
+  return CHROMIUM_PATH;
+}
+
 function aptGet(args: string[]): void {
-  execFileSync('apt-get', args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    timeout: 15 * 60_000,
-  });
+  execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: APT_ENV, timeout: APT_TIMEOUT_MS });
 }
 
 /** Returns the path of Debian's chromium, installing the package when it is missing. */
 export function ensureChromium(): string {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  const install = ['install', '-y', '--no-install-recommends', 'chromium'];
   try {
-    aptGet(install);
+    aptGet(INSTALL);
   } catch {
     aptGet(['update']);
-    aptGet(install);
+    aptGet(INSTALL);
   }
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is missing`);
-  return CHROMIUM_PATH;
+  return installed();
+}
+
+const aptGetAsync = promisify(execFile);
+
+/**
+ * {@link ensureChromium} without blocking the event loop while apt-get runs (minutes on a
+ * fresh machine), so that a test runner's worker stays responsive meanwhile.
+ */
+export async function ensureChromiumAsync(): Promise<string> {
+  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  const options = { env: APT_ENV, timeout: APT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 };
+  try {
+    await aptGetAsync('apt-get', INSTALL, options);
+  } catch {
+    await aptGetAsync('apt-get', ['update'], options);
+    await aptGetAsync('apt-get', INSTALL, options);
+  }
+  return installed();
 }
 
 /** The switches this machine needs: no sandbox (root in a container), no GPU, no network chatter. */
@@ -63,7 +85,7 @@ export interface LaunchedChromium {
  * profile goes through `launchPersistentContext`; the other switches are {@link chromiumArgs}.
  */
 export async function launchChromium(): Promise<LaunchedChromium> {
-  const executablePath = ensureChromium();
+  const executablePath = await ensureChromiumAsync();
   const userDataDir = mkdtempSync(join(tmpdir(), 'mcp-shepherd-chromium-'));
   const args = chromiumArgs(userDataDir).filter((arg) => !arg.startsWith('--user-data-dir='));
   let context: BrowserContext;
