@@ -14,6 +14,7 @@ import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Shepherd } from '../index.js';
 import { sendError, sendJson } from '../proxy/http.js';
 import { SseWriter } from '../sse/sse-writer.js';
+import { machineDefinition } from './machine-json.js';
 import { ADMIN_ASSETS, renderAdminPage } from './page.js';
 
 export interface AdminOptions {
@@ -53,7 +54,9 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
   let pending: NodeJS.Timeout | undefined;
   let server: Server | undefined;
 
-  const machines = Object.fromEntries(Object.entries(MACHINES).map(([id, machine]) => [id, machine.toJSON()]));
+  const machines = Object.fromEntries(
+    Object.entries(MACHINES).map(([id, machine]) => [id, machineDefinition(machine)]),
+  );
 
   const pushSessions = () => {
     pending = undefined;
