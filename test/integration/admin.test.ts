@@ -87,6 +87,16 @@ describe('admin listener auth', () => {
     expect(await status('/readyz')).toBe(200);
   });
 
+  it('/readyz turns 503 once the proxy drains; /healthz stays 200', async () => {
+    const { get, shepherd } = await setUp();
+    expect((await get('/readyz')).status).toBe(200);
+    await shepherd.runtime.drain();
+    const ready = await get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'drained', sessions: 0 });
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
   it('without a token everything is open (it listens on loopback by default)', async () => {
     const { get } = await setUp();
     expect((await get('/sessions')).status).toBe(200);
