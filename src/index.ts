@@ -83,19 +83,21 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   });
   const watcher = new SessionWatcher(runtime);
   // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
-  watcher.listen({
-    state(sessionId, value) {
-      if (logger.isLevelEnabled('debug')) logger.debug({ sessionId, state: statePath(value) }, 'session state');
-    },
-    session(sessionId, event) {
-      if (event.type !== 'session.stream.status' || !logger.isLevelEnabled('debug')) return;
-      const { state, reason, attempt, status, delayMs, delaySource, lastEventId } = event.status;
-      logger.debug(
-        { sessionId, stream: event.stream, state, reason, attempt, status, delayMs, delaySource, lastEventId },
-        'upstream stream state',
-      );
-    },
-  });
+  if (logger.isLevelEnabled('debug')) {
+    watcher.listen({
+      state(sessionId, value) {
+        logger.debug({ sessionId, state: statePath(value) }, 'session state');
+      },
+      session(sessionId, event) {
+        if (event.type !== 'session.stream.status') return;
+        const { state, reason, attempt, status, delayMs, delaySource, lastEventId } = event.status;
+        logger.debug(
+          { sessionId, stream: event.stream, state, reason, attempt, status, delayMs, delaySource, lastEventId },
+          'upstream stream state',
+        );
+      },
+    });
+  }
   const sessions = new SessionViews(runtime, watcher);
   const metrics = new ShepherdMetrics(runtime, watcher);
   const endpoint = createMcpHandler(runtime, options);

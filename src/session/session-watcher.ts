@@ -52,6 +52,11 @@ export class SessionWatcher {
     return this.sessions.get(sessionId)?.lastActivityAt;
   }
 
+  private stateListened(): boolean {
+    for (const listener of this.listeners) if (listener.state) return true;
+    return false;
+  }
+
   stop(): void {
     this.lifecycle.unsubscribe();
     for (const watched of this.sessions.values()) for (const s of watched.subscriptions) s.unsubscribe();
@@ -63,6 +68,11 @@ export class SessionWatcher {
     if (event.event === 'created') this.watch(event.sessionId);
     for (const listener of this.listeners) listener.lifecycle?.(event);
     if (ENDED.has(event.event)) {
+      // The end is announced on entering the final state, before the session's last snapshot
+      // reaches subscribers: report that state here, since the subscription goes now.
+      if (event.event !== 'failed' && this.sessions.has(event.sessionId)) {
+        for (const listener of this.listeners) listener.state?.(event.sessionId, event.event);
+      }
       for (const s of this.sessions.get(event.sessionId)?.subscriptions ?? []) s.unsubscribe();
       this.sessions.delete(event.sessionId);
     }
@@ -81,6 +91,8 @@ export class SessionWatcher {
       }),
       session.subscribe({
         next: (snapshot) => {
+          // Every event the session takes is a snapshot: compare states only if someone asks.
+          if (!this.stateListened()) return;
           const state = JSON.stringify(snapshot.value);
           if (state === lastState) return;
           lastState = state;
