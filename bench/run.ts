@@ -15,7 +15,7 @@ import { rpc } from './scenarios/rpc.js';
 import { sessions } from './scenarios/sessions.js';
 import { sse } from './scenarios/sse.js';
 import { stdio } from './scenarios/stdio.js';
-import { describeMachine } from './support/machine.js';
+import { describeMachine, describeSource } from './support/machine.js';
 import { benchDir, openFileLimits } from './support/processes.js';
 import type { Scenario, ScenarioResult } from './support/scenario.js';
 
@@ -104,6 +104,7 @@ async function main(): Promise<number> {
     quick,
     durationS: Math.round((Date.now() - started) / 1000),
     machine,
+    source: describeSource(),
     summary,
     results,
   };

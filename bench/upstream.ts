@@ -20,7 +20,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { IndexedEventStore } from './support/indexed-event-store.js';
-import { announceReady } from './support/node-child.js';
+import { announceReady } from './support/ready.js';
 
 const { values } = parseArgs({
   options: { 'json-response': { type: 'boolean' }, 'retry-ms': { type: 'string' } },

@@ -28,7 +28,7 @@ export const rpc: Scenario = {
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const { quick, logDir, log } = context;
     const rounds = quick ? 3 : 5;
-    const windowMs = quick ? 1000 : 3000;
+    const windowMs = quick ? 800 : 3000;
     const warmupMs = quick ? 300 : 1000;
     const cleanup = new Cleanup();
     try {

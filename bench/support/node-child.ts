@@ -4,11 +4,7 @@
  */
 import { join } from 'node:path';
 import { benchDir, type Started, startProcess, untilReady } from './processes.js';
-
-export interface ReadyMessage {
-  type: 'ready';
-  url: string;
-}
+import type { ReadyMessage } from './ready.js';
 
 export interface NodeChild extends Started {
   url: string;
@@ -61,10 +57,4 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
         }),
       ),
   };
-}
-
-/** In the child: tells the parent it is ready at `url`. */
-export function announceReady(url: string): void {
-  if (process.send) process.send({ type: 'ready', url } satisfies ReadyMessage);
-  else process.stdout.write(`${JSON.stringify({ url })}\n`);
 }

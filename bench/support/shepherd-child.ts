@@ -4,7 +4,7 @@
  * proxy itself exposes neither). Run with --expose-gc for `gc` to collect.
  */
 import { main } from '../../src/cli.js';
-import { announceReady } from './node-child.js';
+import { announceReady } from './ready.js';
 
 const started = await main(process.argv.slice(2));
 if (!started) process.exit(0);
