@@ -3,7 +3,8 @@
  * mcp-shepherd, to the client. The relay is cut mid-stream 100 times (one fresh stream per
  * cut); the proxy must resume upstream (GET + Last-Event-ID after the `retry:` hint) so the
  * client sees one stream with every event exactly once. Measured: time from the cut to the
- * next event at the client, events lost, duplicated or out of order.
+ * first event at the client that came through the resumed connection; events lost,
+ * duplicated or out of order.
  */
 import { performance } from 'node:perf_hooks';
 import { McpHttpSession, openEndpoint } from '../support/mcp-client.js';
@@ -35,20 +36,35 @@ interface CutResult {
   outOfOrder: number;
 }
 
-/** One stream, cut once after `cutAfter` events. */
+/**
+ * One stream, cut once after the client has seen `cutAfter` events. The gap ends at the first
+ * event the relay had not carried before the cut: one that came through the resumed
+ * connection, not one still on its way through the proxy when the cut happened.
+ */
 async function streamWithCut(session: McpHttpSession, relay: TcpRelay, cutAfter: number): Promise<CutResult> {
   const seen: number[] = [];
+  let relayedUpTo = 0;
+  let tail = '';
+  relay.onUpstreamData = (chunk) => {
+    // The tail of the last chunk, in case a number was split between two chunks.
+    const text = tail + chunk.toString('latin1');
+    for (const match of text.matchAll(/"data":(\d+)\}/g)) relayedUpTo = Math.max(relayedUpTo, Number(match[1]));
+    tail = text.slice(-24);
+  };
   let cutAt: number | undefined;
+  let carriedBeforeCut = 0;
   let gapMs: number | undefined;
   await session.streamTool('stream', { count: EVENTS_PER_STREAM, intervalMs: EVENT_INTERVAL_MS }, (event) => {
     if (!event.data.includes('"notifications/message"')) return;
     const n = (JSON.parse(event.data) as { params: { data: number } }).params.data;
-    if (cutAt !== undefined && gapMs === undefined) gapMs = performance.now() - cutAt;
+    if (cutAt !== undefined && gapMs === undefined && n > carriedBeforeCut) gapMs = performance.now() - cutAt;
     seen.push(n);
     if (seen.length === cutAfter && cutAt === undefined) {
+      carriedBeforeCut = relayedUpTo;
       if (relay.cutAll() > 0) cutAt = performance.now();
     }
   });
+  relay.onUpstreamData = undefined;
   if (gapMs === undefined) throw new Error(`no event after the cut (cut after ${cutAfter} of ${EVENTS_PER_STREAM})`);
   const unique = new Set(seen);
   let outOfOrder = 0;

@@ -3,6 +3,8 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 
 export class TcpRelay {
   private readonly pairs = new Set<[Socket, Socket]>();
+  /** Sees every chunk the upstream sends through the relay. */
+  onUpstreamData: ((chunk: Buffer) => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -20,6 +22,7 @@ export class TcpRelay {
       const pair: [Socket, Socket] = [client, upstream];
       relay.pairs.add(pair);
       client.pipe(upstream).pipe(client);
+      upstream.on('data', (chunk: Buffer) => relay.onUpstreamData?.(chunk));
       const end = () => {
         client.destroy();
         upstream.destroy();
