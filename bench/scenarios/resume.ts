@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { McpHttpSession, openEndpoint } from '../support/mcp-client.js';
 import { Cleanup, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { startShepherd } from '../support/shepherd.js';
-import { quantileOfSorted, round3 } from '../support/stats.js';
+import { median, quantileOfSorted, round3 } from '../support/stats.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { startUpstream } from '../support/upstreams.js';
 
@@ -31,6 +31,12 @@ function seeded(seed: number): () => number {
 
 interface CutResult {
   gapMs: number;
+  /** Cut to the proxy's next connection to the upstream: the retry hint plus the proxy's own delay. */
+  reconnectMs: number;
+  /** That connection to the first upstream bytes on it: the upstream's resume. */
+  upstreamAnswerMs: number;
+  /** Those bytes to the event at the client: the proxy's relay. */
+  relayMs: number;
   lost: number;
   duplicated: number;
   outOfOrder: number;
@@ -45,15 +51,21 @@ async function streamWithCut(session: McpHttpSession, relay: TcpRelay, cutAfter:
   const seen: number[] = [];
   let relayedUpTo = 0;
   let tail = '';
+  let cutAt: number | undefined;
+  let carriedBeforeCut = 0;
+  let reconnectAt: number | undefined;
+  let answerAt: number | undefined;
+  let gapMs: number | undefined;
+  relay.onConnection = () => {
+    if (cutAt !== undefined) reconnectAt ??= performance.now();
+  };
   relay.onUpstreamData = (chunk) => {
+    if (reconnectAt !== undefined) answerAt ??= performance.now();
     // The tail of the last chunk, in case a number was split between two chunks.
     const text = tail + chunk.toString('latin1');
     for (const match of text.matchAll(/"data":(\d+)\}/g)) relayedUpTo = Math.max(relayedUpTo, Number(match[1]));
     tail = text.slice(-24);
   };
-  let cutAt: number | undefined;
-  let carriedBeforeCut = 0;
-  let gapMs: number | undefined;
   await session.streamTool('stream', { count: EVENTS_PER_STREAM, intervalMs: EVENT_INTERVAL_MS }, (event) => {
     if (!event.data.includes('"notifications/message"')) return;
     const n = (JSON.parse(event.data) as { params: { data: number } }).params.data;
@@ -65,12 +77,17 @@ async function streamWithCut(session: McpHttpSession, relay: TcpRelay, cutAfter:
     }
   });
   relay.onUpstreamData = undefined;
-  if (gapMs === undefined) throw new Error(`no event after the cut (cut after ${cutAfter} of ${EVENTS_PER_STREAM})`);
+  relay.onConnection = undefined;
+  if (gapMs === undefined || cutAt === undefined || reconnectAt === undefined || answerAt === undefined)
+    throw new Error(`no event after the cut (cut after ${cutAfter} of ${EVENTS_PER_STREAM})`);
   const unique = new Set(seen);
   let outOfOrder = 0;
   for (let i = 1; i < seen.length; i++) if ((seen[i] as number) <= (seen[i - 1] as number)) outOfOrder++;
   return {
     gapMs,
+    reconnectMs: reconnectAt - cutAt,
+    upstreamAnswerMs: answerAt - reconnectAt,
+    relayMs: gapMs - (answerAt - cutAt),
     lost: EVENTS_PER_STREAM - unique.size,
     duplicated: seen.length - unique.size,
     outOfOrder,
@@ -106,6 +123,7 @@ export const resume: Scenario = {
       }
       const gaps = Float64Array.from(results.map((r) => r.gapMs)).sort();
       const sum = (key: keyof CutResult) => results.reduce((total, r) => total + r[key], 0);
+      const medianOf = (key: keyof CutResult) => round3(median(results.map((r) => r[key])));
       const lost = sum('lost');
       const duplicated = sum('duplicated');
       const outOfOrder = sum('outOfOrder');
@@ -138,6 +156,12 @@ export const resume: Scenario = {
             p50: medianGap,
             p90: round3(quantileOfSorted(gaps, 0.9)),
             max: round3(quantileOfSorted(gaps, 1)),
+          },
+          // Where the gap goes (medians): the proxy's wait, the upstream's answer, the relay to the client.
+          gapPartsMs: {
+            cutToReconnect: medianOf('reconnectMs'),
+            reconnectToUpstreamAnswer: medianOf('upstreamAnswerMs'),
+            upstreamAnswerToClient: medianOf('relayMs'),
           },
           lost,
           duplicated,

@@ -5,6 +5,8 @@ export class TcpRelay {
   private readonly pairs = new Set<[Socket, Socket]>();
   /** Sees every chunk the upstream sends through the relay. */
   onUpstreamData: ((chunk: Buffer) => void) | undefined;
+  /** Sees every new connection through the relay. */
+  onConnection: (() => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -16,6 +18,7 @@ export class TcpRelay {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const relay = new TcpRelay(server, (server.address() as AddressInfo).port);
     server.on('connection', (client) => {
+      relay.onConnection?.();
       const upstream = connect(targetPort, '127.0.0.1');
       client.setNoDelay(true);
       upstream.setNoDelay(true);
