@@ -36,12 +36,22 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   dedupeWindow: 128,
 };
 
-export interface ConnectionContext {
-  id: string;
+/** What the stream asks the upstream for; fixed for the connection's life. */
+export interface ConnectionTarget {
   url: string;
   method: 'GET' | 'POST';
   headers: Readonly<Record<string, string>>;
   body: string | undefined;
+}
+
+/**
+ * Kept under 20 top-level keys (test/unit/context-shape.test.ts): every assign copies the
+ * context with Object.assign, and V8 copies an object of 20 or more keys in dictionary mode,
+ * about 15 times slower (docs/benchmarks.md).
+ */
+export interface ConnectionContext {
+  id: string;
+  target: ConnectionTarget;
   options: ConnectionOptions;
   random: () => number;
   /** Requests whose responses complete this stream; undefined: it never completes itself. */
@@ -78,16 +88,17 @@ export function resolveConnectionOptions(input: ConnectionInput['options']): Con
  * endpoint with the Last-Event-ID header" (2025-06-18+ transports, Resumability).
  */
 export function requestFor(context: ConnectionContext): StreamRequest {
-  const isPost = context.method === 'POST' && context.opens === 0;
+  const { target } = context;
+  const isPost = target.method === 'POST' && context.opens === 0;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(context.headers)) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
   // "The client MUST include an Accept header, listing both application/json and
   // text/event-stream" (POST); a GET lists text/event-stream.
   headers.accept = isPost ? 'application/json, text/event-stream' : 'text/event-stream';
   if (!isPost) delete headers['content-type'];
   if (context.lastEventId !== undefined) headers['last-event-id'] = context.lastEventId;
-  const request: StreamRequest = { url: context.url, method: isPost ? 'POST' : 'GET', headers };
-  if (isPost && context.body !== undefined) request.body = context.body;
+  const request: StreamRequest = { url: target.url, method: isPost ? 'POST' : 'GET', headers };
+  if (isPost && target.body !== undefined) request.body = target.body;
   return request;
 }
 
@@ -203,13 +214,13 @@ export const connectionMachine = setup({
     reconnectDelay: ({ context }) => context.delayMs ?? 0,
   },
   guards: {
-    isAccepted: ({ context, event }) => context.method === 'POST' && context.opens === 0 && isStatus(event, 202),
+    isAccepted: ({ context, event }) => context.target.method === 'POST' && context.opens === 0 && isStatus(event, 202),
     isStreamBody: ({ context, event }) => {
       if (event.type !== 'stream.response' || event.status < 200 || event.status > 299) return false;
       const type = mediaType(event);
       if (type === 'text/event-stream') return true;
       // A POST may be answered with a single JSON body instead of a stream.
-      return type === 'application/json' && context.method === 'POST' && context.opens === 0;
+      return type === 'application/json' && context.target.method === 'POST' && context.opens === 0;
     },
     is2xx: ({ event }) => event.type === 'stream.response' && event.status >= 200 && event.status <= 299,
     // "The server MAY terminate the session at any time, after which it MUST respond to
@@ -218,7 +229,7 @@ export const connectionMachine = setup({
     isRetryableStatus: ({ event }) => isStatus(event, ...RETRYABLE_STATUSES),
     /** A GET can always be sent again; a POST only before the server did any work. */
     mayRetry: ({ context, event }) => {
-      if (context.method === 'GET') return true;
+      if (context.target.method === 'GET') return true;
       if (context.opens === 0) return isStatus(event, ...NOT_PROCESSED_STATUSES);
       return context.lastEventId !== undefined;
     },
@@ -293,10 +304,7 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     id: input.id,
-    url: input.url,
-    method: input.method ?? 'GET',
-    headers: input.headers ?? {},
-    body: input.body,
+    target: { url: input.url, method: input.method ?? 'GET', headers: input.headers ?? {}, body: input.body },
     options: resolveConnectionOptions(input.options),
     random: input.random ?? Math.random,
     awaiting: input.method === 'POST' ? (input.awaitResponses ?? []) : undefined,

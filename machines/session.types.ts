@@ -119,12 +119,14 @@ export type SessionEmitted =
     }
   | { type: 'session.ended'; sessionId: string; state: 'terminated' | 'expired'; reason: SessionEndReason };
 
-/** What a session tells its supervisor, which re-emits it as a lifecycle event. */
+/**
+ * What a session tells its supervisor, which re-emits it as a lifecycle event: milestones
+ * only. Streams opening and closing are the session's own emitted events.
+ */
 export interface SessionLifecycle {
   type: 'session.lifecycle';
   sessionId: string;
-  event: 'initialized' | 'reinitialized' | 'stream-opened' | 'stream-closed' | 'expired' | 'terminated';
-  stream?: number | undefined;
+  event: 'initialized' | 'reinitialized' | 'expired' | 'terminated';
   reason?: string | undefined;
 }
 

@@ -87,8 +87,8 @@ export const supervisorMachine = setup({
       }
     }),
     relayLifecycle: emit(({ event }) => {
-      const { sessionId, event: name, stream, reason } = event as SessionLifecycle;
-      return { type: 'supervisor.lifecycle' as const, sessionId, event: name, stream, reason };
+      const { sessionId, event: name, reason } = event as SessionLifecycle;
+      return { type: 'supervisor.lifecycle' as const, sessionId, event: name, reason };
     }),
     /** A finished or failed session is stopped and forgotten; nothing else is touched. */
     forgetSession: enqueueActions(({ context, event, enqueue }) => {

@@ -21,7 +21,6 @@ export type SupervisorEmitted =
       type: 'supervisor.lifecycle';
       sessionId: string;
       event: LifecycleEventName;
-      stream?: number | undefined;
       reason?: string | undefined;
     }
   | { type: 'supervisor.refused'; key: string; code: SupervisorRefusal; message: string }

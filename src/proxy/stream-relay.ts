@@ -84,7 +84,7 @@ export class StreamRelay {
     on('session.event', (e) => {
       if (e.stream !== this.stream) return;
       if (this.mode === 'json') {
-        this.attach();
+        // No attach: the answer goes out at once, and the stream itself keeps the session busy.
         sendJson(res, 200, e.data, options.headers);
         this.finish();
       } else if (this.mode === 'sse') this.writer?.event(e.data, e.eventId);
@@ -124,7 +124,7 @@ export class StreamRelay {
     if (kind !== 'resume') {
       // "The server SHOULD immediately send an SSE event consisting of an event ID and an
       // empty data field in order to prime the client to reconnect" (2025-11-25, SEP-1699).
-      this.writer.event('', formatEventId(context.eventTag, this.stream, context.nextSeq - 1), sse.retryMs);
+      this.writer.event('', formatEventId(context.config.eventTag, this.stream, context.nextSeq - 1), sse.retryMs);
     }
     // "The server MAY close the connection after sending the priming event"; the client
     // "MUST respect the retry field" and resume, so nothing is lost.

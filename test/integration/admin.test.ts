@@ -128,7 +128,8 @@ describe('sessions API', () => {
     expect(text).not.toContain('secret-payload');
     expect(text).not.toContain('admin-test-client'); // the initialize body
     const detail = JSON.parse(text) as SessionDetail;
-    expect((detail.context as { initialize: { body: string } }).initialize.body).toMatch(/^\[redacted \d+ bytes\]$/);
+    const { config } = detail.context as { config: { initialize: { body: string } } };
+    expect(config.initialize.body).toMatch(/^\[redacted \d+ bytes\]$/);
     expect(Object.keys(detail.streamContexts)).toContain('0');
 
     const deleted = await fetch(new URL(`/sessions/${sessionId}`, adminUrl), {
