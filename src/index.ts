@@ -13,6 +13,7 @@ import type { SupervisorLimits } from '../machines/supervisor.types.js';
 import { ShepherdMetrics, statePath } from './admin/metrics.js';
 import { type SessionView, SessionViews } from './admin/session-view.js';
 import { createLogger, type Logger } from './log.js';
+import { sendError } from './proxy/http.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
 import { SessionWatcher } from './session/session-watcher.js';
 import { SupervisorRuntime } from './session/supervisor-runtime.js';
@@ -61,6 +62,12 @@ export interface Shepherd {
   close(): Promise<void>;
 }
 
+/** The request targets the endpoint: `/mcp`, `/mcp/`, with or without a query. */
+function servesPath(url: string | undefined, path: string): boolean {
+  const pathname = (url ?? '/').split('?', 1)[0];
+  return pathname === path || pathname === `${path}/`;
+}
+
 export function createShepherd(options: ShepherdOptions): Shepherd {
   const logger = options.logger ?? createLogger();
   const { maxSessions, ...sessionLimits } = options.limits ?? {};
@@ -77,9 +84,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {
     const { type: _type, ...fields } = event;
-    // Session ends and starts are worth a line each; streams come and go all the time.
-    const streamEvent = event.event === 'stream-opened' || event.event === 'stream-closed';
-    logger[streamEvent ? 'debug' : 'info'](fields, `session ${event.event}`);
+    logger.info(fields, `session ${event.event}`);
   });
   const watcher = new SessionWatcher(runtime);
   // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
@@ -122,10 +127,18 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     metrics,
     listSessions: () => sessions.list(),
     async listen({ port = 8080, host = '127.0.0.1', path = '/mcp' } = {}) {
-      const app = express();
-      app.disable('x-powered-by');
-      app.use(path, router);
-      server = createServer(app);
+      // A bare Node handler: express's routing cost more CPU per request than nothing at all.
+      server = createServer((req, res) => {
+        if (!servesPath(req.url, path)) {
+          sendError(res, 404, `Not Found: the MCP endpoint is ${path}.`);
+          return;
+        }
+        handler.handle(req, res).catch((error: unknown) => {
+          logger.error({ err: error }, 'request failed');
+          if (!res.headersSent) sendError(res, 500, 'Internal error of mcp-shepherd.');
+          else res.destroy();
+        });
+      });
       const listening = server;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);

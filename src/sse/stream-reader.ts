@@ -64,6 +64,8 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
   return fromCallback<ConnectionEvent, StreamRequest>(({ input, sendBack }) => {
     const controller = new AbortController();
     let stopped = false;
+    /** The response has been read to its end: nothing left to abort. */
+    let drained = false;
     const send = (event: ReaderEvent) => {
       if (!stopped) sendBack(event);
     };
@@ -96,6 +98,7 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
       if (mediaType === 'application/json') {
         send(base);
         const { text, truncated } = await readText(response.body, maxBytes);
+        drained = !truncated;
         if (truncated) throw Object.assign(new Error(`JSON body larger than ${maxBytes} bytes`), { code: 'ETOOBIG' });
         send({ type: 'stream.event', ...toStreamEvent(undefined, undefined, text) });
         send({ type: 'stream.end' });
@@ -136,7 +139,8 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
 
     return () => {
       stopped = true;
-      controller.abort();
+      // An abort costs a DOMException with its stack; a JSON answer read to its end needs none.
+      if (!drained) controller.abort();
     };
   });
 }
