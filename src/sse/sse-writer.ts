@@ -10,6 +10,7 @@ export interface SseWriterOptions {
 export class SseWriter {
   private keepAlive: NodeJS.Timeout | undefined;
   private ended = false;
+  private corked = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -46,11 +47,28 @@ export class SseWriter {
     if (id !== undefined) frame += `id: ${id}\n`;
     // A data line may not hold a line break: each line becomes its own data field.
     for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
-    this.res.write(`${frame}\n`);
+    this.write(`${frame}\n`);
   }
 
   comment(text: string): void {
-    if (this.open) this.res.write(`: ${text}\n\n`);
+    if (this.open) this.write(`: ${text}\n\n`);
+  }
+
+  /**
+   * Events written in the same tick (one upstream chunk often carries many) leave in one
+   * socket write: corked now, uncorked on the next tick, as the Node docs advise.
+   */
+  private write(frame: string): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        // end() has already uncorked fully; the socket may serve another response by now.
+        if (!this.res.writableEnded) this.res.uncork();
+      });
+    }
+    this.res.write(frame);
   }
 
   end(): void {
