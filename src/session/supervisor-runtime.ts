@@ -13,6 +13,7 @@ import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
 import type { Logger } from '../log.js';
 import { createConnectionLogic } from '../sse/connection-logic.js';
+import { indexScheduler } from './indexed-scheduler.js';
 import {
   DEFAULT_EVENT_LOG_LIMITS,
   type EventLogLimits,
@@ -78,6 +79,8 @@ export class SupervisorRuntime {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
+    // Before start: every delayed event of every session and stream goes through it.
+    indexScheduler(this.actor.system);
     this.actor.subscribe({ error: (error) => console.error('mcp-shepherd: supervisor failed', error) });
     this.actor.on('supervisor.lifecycle', (event) => {
       // The log goes with the session: nothing of an ended session stays in memory.

@@ -19,6 +19,8 @@ export interface StreamReaderOptions {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Why a reader aborts its request: the connection stopped it. Nobody reads it but undici. */
+const STOPPED = Object.assign(new Error('stream stopped by its connection'), { name: 'AbortError' });
 const ERROR_SNIPPET_BYTES = 2048;
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
@@ -139,8 +141,9 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
 
     return () => {
       stopped = true;
-      // An abort costs a DOMException with its stack; a JSON answer read to its end needs none.
-      if (!drained) controller.abort();
+      // A JSON answer read to its end needs no abort; others get a reason made once, since
+      // the default one is a DOMException with a (source-mapped) stack, every time.
+      if (!drained) controller.abort(STOPPED);
     };
   });
 }
