@@ -13,7 +13,6 @@ import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
 import type { Logger } from '../log.js';
 import { createConnectionLogic } from '../sse/connection-logic.js';
-import { indexScheduler } from './indexed-scheduler.js';
 import {
   DEFAULT_EVENT_LOG_LIMITS,
   type EventLogLimits,
@@ -23,6 +22,7 @@ import {
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
 import { createStdioRunner } from '../upstream/stdio-runner.js';
 import { createStdioStreamLogic } from '../upstream/stdio-stream.js';
+import { indexScheduler } from './indexed-scheduler.js';
 
 export interface SupervisorRuntimeOptions {
   upstream: UpstreamTarget;
