@@ -62,6 +62,8 @@ export interface ConnectionContext {
   lastEventId: string | undefined;
   /** Recent event ids, newest last, to drop what a server repeats after a resume. */
   recentIds: readonly string[];
+  /** Bytes arrived since the heartbeat timer was last started. */
+  active: boolean;
   retryHintMs: number | undefined;
   delayMs: number | undefined;
   delaySource: DelaySource | undefined;
@@ -169,13 +171,16 @@ function retryOrFail(reason: WaitReason, counts = true) {
 const recovered = ['markRecovered' as const, { type: 'report' as const, params: { state: 'open' as const } }];
 
 /**
- * How an SSE event is handled in both health sub-states. Every event is activity, so it
- * (re)enters `receiving`, which restarts the heartbeat timer.
+ * How an SSE event is handled in both health sub-states. Every event is activity: it marks
+ * the stream active, which the heartbeat reads when it fires (see `receiving`); from
+ * `stalled` it goes back to `receiving`. Restarting the heartbeat timer on each event instead
+ * cost a timer and a state exit and entry per event.
  */
 function onStreamEvent(fromStall: boolean) {
   const recovery = fromStall ? recovered : [];
+  const target = fromStall ? { target: '#connection.streaming.open.receiving' } : {};
   return [
-    { guard: 'isRepeat' as const, target: '#connection.streaming.open.receiving', reenter: true, actions: recovery },
+    { guard: 'isRepeat' as const, ...target, actions: ['markActive' as const, ...recovery] },
     {
       guard: 'completesStream' as const,
       target: '#connection.closed',
@@ -185,11 +190,7 @@ function onStreamEvent(fromStall: boolean) {
         { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
       ],
     },
-    {
-      target: '#connection.streaming.open.receiving',
-      reenter: true,
-      actions: ['recordEvent' as const, 'deliver' as const, ...recovery],
-    },
+    { ...target, actions: ['recordEvent' as const, 'deliver' as const, ...recovery] },
   ];
 }
 
@@ -236,6 +237,7 @@ export const connectionMachine = setup({
     attemptsExhausted: ({ context }, params: { counts: boolean }) =>
       params.counts && context.attempt + 1 > context.options.backoff.maxAttempts,
     heartbeatEnabled: ({ context }) => context.options.heartbeatTimeoutMs > 0,
+    wasActive: ({ context }) => context.active,
     isRepeat: ({ context, event }) =>
       event.type === 'stream.event' && event.id !== undefined && context.recentIds.includes(event.id),
     completesStream: ({ context, event }) => {
@@ -255,9 +257,9 @@ export const connectionMachine = setup({
     recordEvent: assign(({ context, event }) => {
       if (event.type !== 'stream.event') return {};
       const awaiting = remainingAfter(context.awaiting, event);
-      if (event.id === undefined) return { awaiting };
+      if (event.id === undefined) return { awaiting, active: true };
       const recentIds = [...context.recentIds.slice(-(context.options.dedupeWindow - 1)), event.id];
-      return { awaiting, lastEventId: event.id, recentIds };
+      return { awaiting, lastEventId: event.id, recentIds, active: true };
     }),
     markOpened: assign(({ context, event }) => ({
       opens: context.opens + 1,
@@ -268,6 +270,9 @@ export const connectionMachine = setup({
       detail: undefined,
     })),
     markRecovered: assign({ reason: 'recovered' as ConnectionReason }),
+    markActive: assign({ active: true }),
+    /** The heartbeat timer starts over: only what arrives from now on counts. */
+    clearActive: assign({ active: false }),
     resetAttempts: assign({ attempt: 0 }),
     rememberRetryHint: assign(({ event }) =>
       event.type === 'stream.retry' && Number.isFinite(event.ms) && event.ms >= 0 ? { retryHintMs: event.ms } : {},
@@ -312,6 +317,7 @@ export const connectionMachine = setup({
     opens: 0,
     lastEventId: input.lastEventId,
     recentIds: input.lastEventId === undefined ? [] : [input.lastEventId],
+    active: false,
     retryHintMs: undefined,
     delayMs: undefined,
     delaySource: undefined,
@@ -384,10 +390,19 @@ export const connectionMachine = setup({
           },
           initial: 'receiving',
           states: {
+            // The heartbeat fires every heartbeatTimeoutMs; a stream that carried nothing
+            // since the last one is stalled. So a stall is declared between one and two
+            // heartbeat periods after the last byte: never earlier than the timeout.
             receiving: {
-              after: { heartbeat: { guard: 'heartbeatEnabled', target: 'stalled' } },
+              entry: 'clearActive',
+              after: {
+                heartbeat: [
+                  { guard: and(['heartbeatEnabled', 'wasActive']), target: 'receiving', reenter: true },
+                  { guard: 'heartbeatEnabled', target: 'stalled' },
+                ],
+              },
               on: {
-                'stream.bytes': { target: 'receiving', reenter: true },
+                'stream.bytes': { actions: 'markActive' },
                 'stream.event': onStreamEvent(false),
               },
             },

@@ -105,7 +105,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'heartbeat-timeout-ms',
     type: 'number',
     default: DEFAULT_CONNECTION_OPTIONS.heartbeatTimeoutMs,
-    help: 'silence that marks an upstream stream stalled (0: off)',
+    help: 'heartbeat period: one without bytes marks an upstream stream stalled (0: off)',
   },
   {
     flag: 'stall-grace-ms',

@@ -107,6 +107,7 @@ const model: MachineModel<typeof connectionMachine> = {
       context.opens > 0,
       context.lastEventId !== undefined,
       context.retryHintMs !== undefined,
+      context.active,
     ]),
   check: ({ snapshot, log, clock, input }) => {
     const entries = log as Logged[];

@@ -3,6 +3,7 @@
  * tells it (status reports, events, its output), on the TestClock.
  */
 import { createActor, setup } from 'xstate';
+import type { ConnectionContext } from '../../machines/connection.machine.js';
 import type {
   ConnectionDelivery,
   ConnectionInput,
@@ -25,6 +26,8 @@ export interface Probe {
   /** Resolves with the next status report in the given state. */
   nextStatus(state: ConnectionStatus['state']): Promise<ConnectionStatus>;
   send(event: { type: 'connection.stop' }): void;
+  /** The connection's context right now (undefined once it has ended). */
+  context(): ConnectionContext | undefined;
   stop(): void;
 }
 
@@ -67,6 +70,7 @@ export function probeConnection(input: ConnectionInput, reader: StreamReaderOpti
       return statuses.slice(from).find((s) => s.state === state) as ConnectionStatus;
     },
     send: (event) => actor.getSnapshot().children.connection?.send(event),
+    context: () => actor.getSnapshot().children.connection?.getSnapshot().context,
     stop: () => actor.stop(),
   };
 
