@@ -19,6 +19,7 @@ import {
   sendTo,
   setup,
 } from 'xstate';
+import { freeSlot, slotId } from './child-slot.js';
 import { connectionMachine } from './connection.machine.js';
 import type {
   ConnectionDelivery,
@@ -87,7 +88,7 @@ export interface SessionContext {
   limits: SessionLimits;
   upstreamSessionId: string | undefined;
   protocolVersion: string | undefined;
-  /** Live streams by number; each has a connection child `stream-<n>`. */
+  /** Live streams by number; each has a connection child (streamChildId). */
   streams: Readonly<Record<number, StreamEntry>>;
   nextStream: number;
   /** Session-wide event counter: ids stay unique and increasing across streams and reconnects. */
@@ -108,8 +109,24 @@ export interface SessionContext {
   hostAlive: boolean;
 }
 
-export const streamChildId = (stream: number) => `stream-${stream}`;
-const streamOf = (childId: string) => Number(childId.slice('stream-'.length));
+/**
+ * Stream children are named from this many slots, not by stream number, so that xstate's
+ * per-event-type memo stays bounded however many requests a session serves (child-slot.ts).
+ * Slot 0 belongs to the standalone stream.
+ */
+const STREAM_SLOTS = 1024;
+export const streamChildId = (stream: number) => slotId('stream', stream, STREAM_SLOTS);
+/** The connection's own id, which its events carry: the stream number itself. */
+const streamRef = (stream: number) => `stream-${stream}`;
+const streamOf = (ref: string) => Number(ref.slice('stream-'.length));
+
+/** The next stream number from `from` on whose child slot is free. */
+function allocateStream(context: Pick<SessionContext, 'streams' | 'hiddenStreams'>, from: number): number {
+  const live = new Set(
+    [STANDALONE_STREAM, ...Object.keys(context.streams).map(Number), ...context.hiddenStreams].map(streamChildId),
+  );
+  return freeSlot('stream', from, STREAM_SLOTS, (id) => live.has(id)).index;
+}
 
 /** Headers on every upstream request after initialize (2025-06-18+ transports). */
 export function upstreamHeaders(context: SessionContext, method: 'GET' | 'POST'): Record<string, string> {
@@ -134,7 +151,7 @@ function streamInput(
 ): ConnectionInput {
   const method = kind === 'get' ? 'GET' : 'POST';
   return {
-    id: streamChildId(stream),
+    id: streamRef(stream),
     session: context.sessionId,
     url: context.config.upstream.url,
     method,
@@ -360,13 +377,13 @@ export const sessionMachine = setup({
         { context, enqueue },
         params: { kind: 'get' | 'post'; key: string; body?: string; pending: readonly RequestId[]; stream?: number },
       ) => {
-        const stream = params.stream ?? context.nextStream;
+        const stream = params.stream ?? allocateStream(context, context.nextStream);
         enqueue.assign({
           streams: {
             ...context.streams,
             [stream]: { kind: params.kind, key: params.key, pending: params.pending, body: params.body },
           },
-          nextStream: params.stream === undefined ? context.nextStream + 1 : context.nextStream,
+          nextStream: params.stream === undefined ? stream + 1 : context.nextStream,
         });
         enqueue.spawnChild('connection', {
           id: streamChildId(stream),
@@ -387,7 +404,7 @@ export const sessionMachine = setup({
     beginReinitialize: enqueueActions(({ context, enqueue }) => {
       for (const key of Object.keys(context.streams)) enqueue.stopChild(streamChildId(Number(key)));
       for (const stream of context.hiddenStreams) enqueue.stopChild(streamChildId(stream));
-      const stream = context.nextStream;
+      const stream = allocateStream(context, context.nextStream);
       const fresh = { ...context, upstreamSessionId: undefined, protocolVersion: context.protocolVersion };
       enqueue.assign({
         upstreamSessionId: undefined,
@@ -416,7 +433,8 @@ export const sessionMachine = setup({
       let nextStream = context.nextStream;
       const hiddenStreams: number[] = [];
       if (context.initializedBody !== undefined) {
-        const stream = nextStream++;
+        const stream = allocateStream(context, nextStream);
+        nextStream = stream + 1;
         hiddenStreams.push(stream);
         enqueue.spawnChild('connection', {
           id: streamChildId(stream),

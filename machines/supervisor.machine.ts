@@ -1,12 +1,14 @@
 /**
- * The registry of sessions: creates each as a spawned child (id = its session id), stops
+ * The registry of sessions: creates each as a spawned child (found by its session id in the
+ * actor system; its child id is a reusable slot, see child-slot.ts), stops
  * one on request, refuses past `maxSessions`, and re-emits every session's lifecycle for
  * logs and metrics. A session that ends or fails is stopped and forgotten; it never takes
  * the supervisor or another session with it.
  *
  * Pure statechart; the session logic is provided by src/. Diagram: docs/supervisor.md.
  */
-import { type ActorRefFrom, emit, enqueueActions, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActorRef, emit, enqueueActions, setup } from 'xstate';
+import { freeSlot } from './child-slot.js';
 import { sessionMachine } from './session.machine.js';
 import type { SessionLifecycle, SessionOutput } from './session.types.js';
 import type { SupervisorCommand, SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from './supervisor.types.js';
@@ -15,8 +17,22 @@ export const DEFAULT_SUPERVISOR_LIMITS: SupervisorLimits = { maxSessions: 1000 }
 
 export interface SupervisorContext {
   limits: SupervisorLimits;
-  /** Sessions alive now (each is a child actor named by its session id). */
+  /** Sessions alive now. */
   live: number;
+  /** Where the search for the next free child slot starts. */
+  nextSlot: number;
+}
+
+/** How the runtime and the supervisor find a session: its system id. */
+export const sessionSystemId = (sessionId: string) => `session:${sessionId}`;
+/** Twice as many slots as sessions allowed, so a free one is found at once. */
+const slotCount = (limits: SupervisorLimits) => 2 * limits.maxSessions;
+/** The session id of a supervisor child: a session machine's context, or (other logic) its input. */
+export function sessionIdOfChild(child: AnyActorRef | undefined): string | undefined {
+  const snapshot = child?.getSnapshot() as
+    | { context?: { sessionId?: string }; input?: { sessionId?: string } }
+    | undefined;
+  return snapshot?.context?.sessionId ?? snapshot?.input?.sessionId;
 }
 
 type SupervisorEvent =
@@ -40,7 +56,7 @@ const REFUSAL_MESSAGES: Record<SupervisorRefusal, (limits: SupervisorLimits) => 
   'unknown-session': () => 'No such session: it may have expired or ended. Start a new one with initialize.',
 };
 
-const sessionIdOf = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+const childIdOf = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
 
 export const supervisorMachine = setup({
   types: {
@@ -62,16 +78,18 @@ export const supervisorMachine = setup({
       code: params.code,
       message: REFUSAL_MESSAGES[params.code](context.limits),
     })),
-    createSession: enqueueActions(({ context, event, enqueue }) => {
+    createSession: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'supervisor.create') return;
       const { sessionId } = event.input;
-      enqueue.spawnChild('session', { id: sessionId, input: event.input });
-      enqueue.assign({ live: context.live + 1 });
+      const { children } = self.getSnapshot();
+      const slot = freeSlot('session', context.nextSlot, slotCount(context.limits), (id) => id in children);
+      enqueue.spawnChild('session', { id: slot.id, systemId: sessionSystemId(sessionId), input: event.input });
+      enqueue.assign({ live: context.live + 1, nextSlot: slot.index + 1 });
       enqueue.emit({ type: 'supervisor.lifecycle', sessionId, event: 'created' });
     }),
-    stopSession: enqueueActions(({ event, enqueue, self }) => {
+    stopSession: enqueueActions(({ event, enqueue, system }) => {
       if (event.type !== 'supervisor.stop') return;
-      const session = self.getSnapshot().children[event.sessionId];
+      const session = system.get(sessionSystemId(event.sessionId)) as AnyActorRef | undefined;
       if (session) enqueue.sendTo(session, { type: 'session.delete' });
       else
         enqueue.emit({
@@ -91,9 +109,10 @@ export const supervisorMachine = setup({
       return { type: 'supervisor.lifecycle' as const, sessionId, event: name, reason };
     }),
     /** A finished or failed session is stopped and forgotten; nothing else is touched. */
-    forgetSession: enqueueActions(({ context, event, enqueue }) => {
-      const sessionId = sessionIdOf(event);
-      enqueue.stopChild(sessionId);
+    forgetSession: enqueueActions(({ context, event, enqueue, self }) => {
+      const childId = childIdOf(event);
+      const sessionId = sessionIdOfChild(self.getSnapshot().children[childId]) ?? childId;
+      enqueue.stopChild(childId);
       enqueue.assign({ live: Math.max(0, context.live - 1) });
       if (event.type.startsWith('xstate.error.actor.')) {
         const error = (event as { error: unknown }).error;
@@ -108,7 +127,7 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ limits: { ...DEFAULT_SUPERVISOR_LIMITS, ...input?.limits }, live: 0 }),
+  context: ({ input }) => ({ limits: { ...DEFAULT_SUPERVISOR_LIMITS, ...input?.limits }, live: 0, nextSlot: 0 }),
   on: {
     'session.lifecycle': { actions: 'relayLifecycle' },
     'xstate.done.actor.*': { actions: 'forgetSession' },

@@ -4,7 +4,7 @@
  * session's and each stream's context with payloads redacted.
  */
 import type { ConnectionContext } from '../../machines/connection.machine.js';
-import type { SessionActorRef } from '../../machines/session.machine.js';
+import { type SessionActorRef, streamChildId } from '../../machines/session.machine.js';
 import type { SessionWatcher } from '../session/session-watcher.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { redact } from './redact.js';
@@ -111,10 +111,10 @@ export class SessionViews {
   }
 
   private ids(): string[] {
-    return Object.keys(this.runtime.actor.getSnapshot().children);
+    return this.runtime.sessionIds();
   }
 
   private connection(session: SessionActorRef, stream: number): ConnectionRef {
-    return session.getSnapshot().children[`stream-${stream}`] as ConnectionRef;
+    return session.getSnapshot().children[streamChildId(stream)] as ConnectionRef;
   }
 }

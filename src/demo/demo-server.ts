@@ -39,6 +39,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 export class DemoServer {
   readonly sessions = new Map<string, UpstreamSession>();
+  /** Upstream session ids ended by DELETE, newest last; the last 10 000, so a long demo stays bounded. */
   readonly deleted: string[] = [];
   /** Server-to-client GET streams whose response is still open. */
   openGetStreams = 0;
@@ -102,7 +103,10 @@ export class DemoServer {
       res.on('close', () => this.openGetStreams--);
     }
     if (existing) {
-      if (req.method === 'DELETE' && sessionId) this.deleted.push(sessionId);
+      if (req.method === 'DELETE' && sessionId) {
+        this.deleted.push(sessionId);
+        if (this.deleted.length > 10_000) this.deleted.shift();
+      }
       await existing.transport.handleRequest(req, res, body);
       return;
     }

@@ -9,7 +9,7 @@ import type { ConnectionOptionsInput, RequestId } from '../../machines/connectio
 import { processMachine } from '../../machines/process.machine.js';
 import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
-import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { sessionIdOfChild, sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
 import type { Logger } from '../log.js';
 import { createConnectionLogic } from '../sse/connection-logic.js';
@@ -123,7 +123,12 @@ export class SupervisorRuntime {
   }
 
   session(sessionId: string): SessionActorRef | undefined {
-    return this.actor.getSnapshot().children[sessionId] as SessionActorRef | undefined;
+    return this.actor.system.get(sessionSystemId(sessionId)) as SessionActorRef | undefined;
+  }
+
+  /** The ids of every session alive now. */
+  sessionIds(): string[] {
+    return Object.values(this.actor.getSnapshot().children).flatMap((child) => sessionIdOfChild(child) ?? []);
   }
 
   get sessionCount(): number {

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { fromCallback } from 'xstate';
 import type { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionInput } from '../../machines/session.types.js';
-import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { sessionIdOfChild, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted } from '../../machines/supervisor.types.js';
 import type { MachineModel } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
@@ -39,20 +39,27 @@ const model: MachineModel<typeof supervisorMachine> = {
     actor.on('*', (event: SupervisorEmitted) => log.push({ kind: 'emit', event }));
   },
   events: (snapshot) => {
-    const live = Object.keys(snapshot.children);
-    const fresh = `session-${'x'.repeat(12)}-${snapshot.context.live}-${live.join('')}`.slice(0, 120);
+    const live = Object.entries(snapshot.children).map(([childId, ref]) => ({
+      childId,
+      id: sessionIdOfChild(ref) as string,
+    }));
+    const fresh = `session-${'x'.repeat(12)}-${snapshot.context.live}-${live.map((s) => s.childId).join('')}`.slice(
+      0,
+      120,
+    );
     const events: SupervisorEvent[] = [
       { type: 'supervisor.create', key: 'c', input: sessionInput(fresh) },
       { type: 'supervisor.create', key: 'bad', input: sessionInput('short id') },
       { type: 'supervisor.stop', key: 's', sessionId: 'no-such-session-0000' },
       { type: 'supervisor.drain' },
     ];
-    for (const id of live) {
+    // Children are named by slot; the session id is what clients and lifecycle events use.
+    for (const { childId, id } of live) {
       events.push(
         { type: 'supervisor.stop', key: 's', sessionId: id },
         { type: 'session.lifecycle', sessionId: id, event: 'initialized' },
-        { type: `xstate.done.actor.${id}`, output: { state: 'expired', reason: 'idle' }, actorId: id },
-        { type: `xstate.error.actor.${id}`, error: new Error('boom'), actorId: id },
+        { type: `xstate.done.actor.${childId}`, output: { state: 'expired', reason: 'idle' }, actorId: childId },
+        { type: `xstate.error.actor.${childId}`, error: new Error('boom'), actorId: childId },
       );
     }
     return events;
@@ -67,7 +74,11 @@ const model: MachineModel<typeof supervisorMachine> = {
     }
     // The count, the children and the fakes still running all agree, within the limit.
     expect(live.size).toBe(snapshot.context.live);
-    expect(Object.keys(snapshot.children).sort()).toEqual([...live].sort());
+    expect(Object.values(snapshot.children).map(sessionIdOfChild).sort()).toEqual([...live].sort());
+    // Child ids come from a bounded set of slots (xstate memoizes per done-event type).
+    for (const childId of Object.keys(snapshot.children)) {
+      expect(Number(childId.slice('session-'.length))).toBeLessThan(2 * snapshot.context.limits.maxSessions);
+    }
     expect(live.size).toBeLessThanOrEqual(snapshot.context.limits.maxSessions);
     const emitted = entries.flatMap((e) => (e.kind === 'emit' ? [e.event] : []));
     // Every session created was announced; every refusal says what to do.
