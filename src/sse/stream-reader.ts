@@ -4,7 +4,7 @@
  * and timing live in machines/connection.machine.ts.
  */
 import { createParser } from 'eventsource-parser';
-import { type Dispatcher, request } from 'undici';
+import { Client, type Dispatcher, request } from 'undici';
 import { fromCallback } from 'xstate';
 import type { ConnectionEvent, ReaderEvent, StreamEvent, StreamRequest } from '../../machines/connection.types.js';
 import { parseRetryAfter } from '../../machines/delay-policy.js';
@@ -71,6 +71,13 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
     const send = (event: ReaderEvent) => {
       if (!stopped) sendBack(event);
     };
+    // A GET (the standalone stream, a resume) holds its connection for its whole life and
+    // ends by abort, which closes the socket: nothing to reuse. Through a shared pool, every
+    // such stream left a client behind for good (undici pools never drop idle clients), and
+    // each later request scanned them all: after 9 500 open streams, 24 MB kept and every
+    // request slower (docs/benchmarks.md, sessions). So a GET gets a client of its own.
+    const ownClient = options.dispatcher || input.method !== 'GET' ? undefined : new Client(new URL(input.url).origin);
+    const dispatcher = options.dispatcher ?? ownClient;
 
     const run = async () => {
       const response = await request(input.url, {
@@ -78,7 +85,7 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
         headers: input.headers,
         body: input.body ?? null,
         signal: controller.signal,
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
         // The machine owns every timeout (connect, heartbeat); undici's would cut idle streams.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -135,9 +142,11 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
       send({ type: 'stream.end' });
     };
 
-    run().catch((error: unknown) => {
-      send({ type: 'stream.error', message: (error as Error).message ?? String(error), code: errorCode(error) });
-    });
+    run()
+      .catch((error: unknown) => {
+        send({ type: 'stream.error', message: (error as Error).message ?? String(error), code: errorCode(error) });
+      })
+      .finally(() => ownClient?.destroy().catch(() => {}));
 
     return () => {
       stopped = true;
