@@ -1,6 +1,8 @@
 /**
  * `npx tsx bench/report.ts [bench/results/<date>.json]`: a run's figures as the Markdown of
  * docs/benchmarks.md ("Latest figures"), so the docs quote a real run, typed by nobody.
+ * `npx tsx bench/report.ts --compare <before.json> <after.json>`: the figures a change
+ * moved, side by side (docs/benchmarks.md, "What the profiles showed").
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,38 @@ const latestFull = () => {
   if (!last) throw new Error('no full run in bench/results/');
   return join(benchDir, 'results', last);
 };
+
+/** The figures that say what the proxy costs, as [label, dotted path under results]. */
+const COMPARED: ReadonlyArray<[string, string]> = [
+  ['rpc c32: throughput, proxy / direct', 'rpc.figures.c32.proxyThroughputVsDirect'],
+  ['rpc c32: proxy CPU per request (µs)', 'rpc.figures.c32.proxy.cpuUsPerRequest'],
+  ['rpc c1: proxy CPU per request (µs)', 'rpc.figures.c1.proxy.cpuUsPerRequest'],
+  ['rpc c1: added latency p50 (ms)', 'rpc.figures.c1.addedLatencyMs.proxy.p50'],
+  ['sse: events/s, proxy / direct', 'sse.figures.proxyVsDirect'],
+  ['sse: proxy CPU per event (µs)', 'sse.figures.proxy.cpuUsPerEvent'],
+  ['sessions: sessions/s, proxy / direct', 'sessions.figures.sessionsPerSecond.proxyVsDirect'],
+  ['sessions: proxy CPU per session opened (ms)', 'sessions.figures.proxyCpuMsPerSessionOpened'],
+  ['sessions: heap per open session (KB)', 'sessions.figures.perSessionKB.heap'],
+  ['resume: median cut to next event (ms)', 'resume.figures.cutToNextEventMs.p50'],
+  ['stdio: throughput, mcp-shepherd / mcp-proxy', 'stdio.figures.shepherdVsMcpProxy'],
+  ['stdio: CPU per request (µs)', 'stdio.figures.mcp-shepherd.cpuUsPerRequest'],
+];
+
+if (process.argv[2] === '--compare') {
+  const [before, after] = [process.argv[3], process.argv[4]].map((f) => {
+    if (!f) throw new Error('usage: bench/report.ts --compare <before.json> <after.json>');
+    return { name: f.split('/').at(-1) as string, run: JSON.parse(readFileSync(f, 'utf8')) as unknown };
+  }) as [{ name: string; run: unknown }, { name: string; run: unknown }];
+  const commit = (run: unknown) => at(run, 'source.commit');
+  process.stdout.write(
+    `| figure | before (\`${before.name}\`, ${commit(before.run)}) | after (\`${after.name}\`, ${commit(after.run)}) |\n| --- | --- | --- |\n` +
+      COMPARED.map(
+        ([label, path]) => `| ${label} | ${at(before.run, `results.${path}`)} | ${at(after.run, `results.${path}`)} |`,
+      ).join('\n') +
+      '\n',
+  );
+  process.exit(0);
+}
 
 const file = process.argv[2] ?? latestFull();
 const run = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
