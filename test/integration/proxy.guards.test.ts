@@ -157,6 +157,20 @@ describe('endpoint guards', () => {
     await expectHealthySessionWorks();
   });
 
+  it('serves the endpoint path (with a trailing slash or a query) and 404s every other path', async () => {
+    const base = new URL(url);
+    for (const path of [base.pathname, `${base.pathname}/`, `${base.pathname}?x=1`]) {
+      const res = await send(new URL(path, base).href, 'POST', initializeRequest(1));
+      expect(res.status, path).toBe(200);
+      await send(new URL(path, base).href, 'DELETE', undefined, {
+        'mcp-session-id': res.headers.get('mcp-session-id') as string,
+      });
+    }
+    const other = await send(new URL('/elsewhere', base).href, 'POST', initializeRequest(2));
+    expect(other.status).toBe(404);
+    expect(JSON.stringify(other.messages)).toContain(`the MCP endpoint is ${base.pathname}`);
+  });
+
   it('400 for initialize carrying a session id', async () => {
     const response = await send(url, 'POST', initializeRequest(3), healthy.headers);
     expectError(response, 400, -32000, /must not carry Mcp-Session-Id/);
