@@ -1,16 +1,15 @@
 /**
- * The registry of sessions: creates each as a spawned child (found by its session id in the
- * actor system; its child id is a reusable slot, see child-slot.ts), stops
- * one on request, refuses past `maxSessions`, and re-emits every session's lifecycle for
- * logs and metrics. A session that ends or fails is stopped and forgotten; it never takes
- * the supervisor or another session with it.
+ * The registry of sessions: creates each in one of its session groups (spawned children,
+ * see session-group.machine.ts; a session is found by its session id in the actor system),
+ * stops one on request, refuses past `maxSessions`, and re-emits every session's lifecycle
+ * for logs and metrics. A session that ends or fails is stopped and forgotten by its group;
+ * it never takes the supervisor or another session with it.
  *
  * Pure statechart; the session logic is provided by src/. Diagram: docs/supervisor.md.
  */
 import { type ActorRefFrom, type AnyActorRef, emit, enqueueActions, setup } from 'xstate';
-import { freeSlot } from './child-slot.js';
-import { sessionMachine } from './session.machine.js';
-import type { SessionLifecycle, SessionOutput } from './session.types.js';
+import type { SessionLifecycle } from './session.types.js';
+import { type SessionGone, sessionGroupMachine, sessionSystemId } from './session-group.machine.js';
 import type { SupervisorCommand, SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from './supervisor.types.js';
 
 export const DEFAULT_SUPERVISOR_LIMITS: SupervisorLimits = { maxSessions: 1000 };
@@ -19,27 +18,19 @@ export interface SupervisorContext {
   limits: SupervisorLimits;
   /** Sessions alive now. */
   live: number;
-  /** Where the search for the next free child slot starts. */
-  nextSlot: number;
+  /** The group the next session goes to (round robin). */
+  nextGroup: number;
 }
 
-/** How the runtime and the supervisor find a session: its system id. */
-export const sessionSystemId = (sessionId: string) => `session:${sessionId}`;
-/** Twice as many slots as sessions allowed, so a free one is found at once. */
-const slotCount = (limits: SupervisorLimits) => 2 * limits.maxSessions;
-/** The session id of a supervisor child: a session machine's context, or (other logic) its input. */
-export function sessionIdOfChild(child: AnyActorRef | undefined): string | undefined {
-  const snapshot = child?.getSnapshot() as
-    | { context?: { sessionId?: string }; input?: { sessionId?: string } }
-    | undefined;
-  return snapshot?.context?.sessionId ?? snapshot?.input?.sessionId;
-}
+/** Sessions are spread over this many groups: each spawn and stop copies one group's children. */
+export const SESSION_GROUPS = 32;
+export const groupChildId = (group: number) => `group-${group}`;
+/** Each group names its sessions from twice as many slots as sessions allowed in all. */
+const slotsPerGroup = (limits: SupervisorLimits) => 2 * limits.maxSessions;
 
-type SupervisorEvent =
-  | SupervisorCommand
-  | SessionLifecycle
-  | { type: `xstate.done.actor.${string}`; output: SessionOutput; actorId: string }
-  | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string };
+export { sessionIdOfChild, sessionSystemId } from './session-group.machine.js';
+
+type SupervisorEvent = SupervisorCommand | SessionLifecycle | SessionGone;
 
 /**
  * "The session ID MUST only contain visible ASCII characters (ranging from 0x21 to 0x7E)"
@@ -56,8 +47,6 @@ const REFUSAL_MESSAGES: Record<SupervisorRefusal, (limits: SupervisorLimits) => 
   'unknown-session': () => 'No such session: it may have expired or ended. Start a new one with initialize.',
 };
 
-const childIdOf = (event: { type: string }) => event.type.replace(/^xstate\.(done|error)\.actor\./, '');
-
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -65,7 +54,7 @@ export const supervisorMachine = setup({
     input: {} as { limits?: Partial<SupervisorLimits> } | undefined,
     emitted: {} as SupervisorEmitted,
   },
-  actors: { session: sessionMachine },
+  actors: { group: sessionGroupMachine },
   guards: {
     atCapacity: ({ context }) => context.live >= context.limits.maxSessions,
     invalidSessionId: ({ event }) => event.type === 'supervisor.create' && !isValidSessionId(event.input.sessionId),
@@ -78,13 +67,16 @@ export const supervisorMachine = setup({
       code: params.code,
       message: REFUSAL_MESSAGES[params.code](context.limits),
     })),
-    createSession: enqueueActions(({ context, event, enqueue, self }) => {
+    startGroups: enqueueActions(({ context, enqueue }) => {
+      for (let group = 0; group < SESSION_GROUPS; group++) {
+        enqueue.spawnChild('group', { id: groupChildId(group), input: { slots: slotsPerGroup(context.limits) } });
+      }
+    }),
+    createSession: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'supervisor.create') return;
       const { sessionId } = event.input;
-      const { children } = self.getSnapshot();
-      const slot = freeSlot('session', context.nextSlot, slotCount(context.limits), (id) => id in children);
-      enqueue.spawnChild('session', { id: slot.id, systemId: sessionSystemId(sessionId), input: event.input });
-      enqueue.assign({ live: context.live + 1, nextSlot: slot.index + 1 });
+      enqueue.sendTo(groupChildId(context.nextGroup), { type: 'group.create', input: event.input });
+      enqueue.assign({ live: context.live + 1, nextGroup: (context.nextGroup + 1) % SESSION_GROUPS });
       enqueue.emit({ type: 'supervisor.lifecycle', sessionId, event: 'created' });
     }),
     stopSession: enqueueActions(({ event, enqueue, system }) => {
@@ -99,39 +91,36 @@ export const supervisorMachine = setup({
           message: REFUSAL_MESSAGES['unknown-session']({ maxSessions: 0 }),
         });
     }),
-    shutdownAll: enqueueActions(({ enqueue, self }) => {
-      for (const session of Object.values(self.getSnapshot().children)) {
-        if (session) enqueue.sendTo(session, { type: 'session.shutdown' });
+    shutdownAll: enqueueActions(({ enqueue }) => {
+      for (let group = 0; group < SESSION_GROUPS; group++) {
+        enqueue.sendTo(groupChildId(group), { type: 'group.shutdown' });
       }
     }),
     relayLifecycle: emit(({ event }) => {
       const { sessionId, event: name, reason } = event as SessionLifecycle;
       return { type: 'supervisor.lifecycle' as const, sessionId, event: name, reason };
     }),
-    /** A finished or failed session is stopped and forgotten; nothing else is touched. */
-    forgetSession: enqueueActions(({ context, event, enqueue, self }) => {
-      const childId = childIdOf(event);
-      const sessionId = sessionIdOfChild(self.getSnapshot().children[childId]) ?? childId;
-      enqueue.stopChild(childId);
+    /** A group has stopped and forgotten one of its sessions; nothing else is touched. */
+    countGone: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'group.session.gone') return;
       enqueue.assign({ live: Math.max(0, context.live - 1) });
-      if (event.type.startsWith('xstate.error.actor.')) {
-        const error = (event as { error: unknown }).error;
+      if (event.failure !== undefined) {
         enqueue.emit({
           type: 'supervisor.lifecycle',
-          sessionId,
+          sessionId: event.sessionId,
           event: 'failed',
-          reason: error instanceof Error ? error.message : String(error),
+          reason: event.failure,
         });
       }
     }),
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ limits: { ...DEFAULT_SUPERVISOR_LIMITS, ...input?.limits }, live: 0, nextSlot: 0 }),
+  context: ({ input }) => ({ limits: { ...DEFAULT_SUPERVISOR_LIMITS, ...input?.limits }, live: 0, nextGroup: 0 }),
+  entry: 'startGroups',
   on: {
     'session.lifecycle': { actions: 'relayLifecycle' },
-    'xstate.done.actor.*': { actions: 'forgetSession' },
-    'xstate.error.actor.*': { actions: 'forgetSession' },
+    'group.session.gone': { actions: 'countGone' },
     'supervisor.stop': { actions: 'stopSession' },
   },
   initial: 'running',

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { processMachine } from '../../machines/process.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
+import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Shepherd } from '../index.js';
 import { sendError, sendJson } from '../proxy/http.js';
@@ -36,6 +37,7 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 
 const MACHINES = {
   supervisor: supervisorMachine,
+  sessionGroup: sessionGroupMachine,
   session: sessionMachine,
   connection: connectionMachine,
   process: processMachine,

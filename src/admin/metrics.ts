@@ -34,9 +34,7 @@ export class ShepherdMetrics {
       registers,
       collect() {
         this.reset();
-        for (const ref of Object.values(runtime.actor.getSnapshot().children)) {
-          if (ref) this.inc({ state: statePath(ref.getSnapshot().value) });
-        }
+        for (const ref of runtime.sessionActors()) this.inc({ state: statePath(ref.getSnapshot().value) });
       },
     });
     new Gauge({
@@ -47,9 +45,8 @@ export class ShepherdMetrics {
       collect() {
         let upstream = 0;
         let client = 0;
-        for (const ref of Object.values(runtime.actor.getSnapshot().children)) {
-          const snapshot = ref?.getSnapshot();
-          if (!snapshot) continue;
+        for (const ref of runtime.sessionActors()) {
+          const snapshot = ref.getSnapshot();
           client += snapshot.context.clientStreams;
           for (const child of Object.values(snapshot.children)) {
             const value = (child as { getSnapshot(): { value: unknown } } | undefined)?.getSnapshot().value;

@@ -9,6 +9,7 @@ import type { ConnectionOptionsInput, RequestId } from '../../machines/connectio
 import { processMachine } from '../../machines/process.machine.js';
 import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
+import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { sessionIdOfChild, sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
 import type { Logger } from '../log.js';
@@ -74,7 +75,8 @@ export class SupervisorRuntime {
         record: ({ context }, event) => this.logs.get(context.sessionId)?.append(event),
       },
     });
-    this.actor = createActor(supervisorMachine.provide({ actors: { session: sessionLogic } }), {
+    const groupLogic = sessionGroupMachine.provide({ actors: { session: sessionLogic } });
+    this.actor = createActor(supervisorMachine.provide({ actors: { group: groupLogic } }), {
       input: options.supervisor ? { limits: options.supervisor } : undefined,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -126,9 +128,20 @@ export class SupervisorRuntime {
     return this.actor.system.get(sessionSystemId(sessionId)) as SessionActorRef | undefined;
   }
 
+  /** Every session actor alive now, from every group. */
+  sessionActors(): SessionActorRef[] {
+    const sessions: SessionActorRef[] = [];
+    for (const group of Object.values(this.actor.getSnapshot().children)) {
+      const children = (group?.getSnapshot() as { children?: Record<string, SessionActorRef | undefined> } | undefined)
+        ?.children;
+      for (const session of Object.values(children ?? {})) if (session) sessions.push(session);
+    }
+    return sessions;
+  }
+
   /** The ids of every session alive now. */
   sessionIds(): string[] {
-    return Object.values(this.actor.getSnapshot().children).flatMap((child) => sessionIdOfChild(child) ?? []);
+    return this.sessionActors().flatMap((session) => sessionIdOfChild(session) ?? []);
   }
 
   get sessionCount(): number {

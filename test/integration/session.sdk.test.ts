@@ -184,7 +184,7 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(ids.filter((id) => rt.eventLog(id) !== undefined || rt.session(id) !== undefined)).toEqual([]);
     expect(upstream.deleted).toHaveLength(1050);
     expect(rt.sessionCount).toBe(0);
-    expect(Object.keys(rt.actor.getSnapshot().children)).toEqual([]);
+    expect(rt.sessionActors()).toEqual([]);
     expect(upstream.sessions.size).toBe(0);
     expect(clock.pending()).toEqual([]);
     const grown = heapAfterGc() - baseline;

@@ -1,16 +1,16 @@
 import { expect } from 'vitest';
 import { fromCallback } from 'xstate';
-import type { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionInput } from '../../machines/session.types.js';
-import { sessionIdOfChild, supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { SessionGone, sessionGroupMachine } from '../../machines/session-group.machine.js';
+import { SESSION_GROUPS, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted } from '../../machines/supervisor.types.js';
 import type { MachineModel } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
 
 type Logged =
-  | { kind: 'spawn'; id: string }
-  | { kind: 'stop'; id: string }
-  | { kind: 'received'; id: string; type: string }
+  | { kind: 'group'; id: string }
+  | { kind: 'received'; group: string; type: string }
+  | { kind: 'gone'; event: SessionGone }
   | { kind: 'emit'; event: SupervisorEmitted };
 
 type SupervisorEvent = Parameters<ReturnType<typeof import('xstate').createActor<typeof supervisorMachine>>['send']>[0];
@@ -28,69 +28,63 @@ const model: MachineModel<typeof supervisorMachine> = {
   provide: (log) =>
     supervisorMachine.provide({
       actors: {
-        session: fromCallback<{ type: string }, SessionInput>(({ input, receive }) => {
-          log.push({ kind: 'spawn', id: input.sessionId });
-          receive((event) => log.push({ kind: 'received', id: input.sessionId, type: event.type }));
-          return () => log.push({ kind: 'stop', id: input.sessionId });
-        }) as unknown as typeof sessionMachine,
+        // A fake group: records what the supervisor asks of it.
+        group: fromCallback<{ type: string }, { slots: number }>(({ receive, self }) => {
+          log.push({ kind: 'group', id: self.id });
+          receive((event) => log.push({ kind: 'received', group: self.id, type: event.type }));
+        }) as unknown as typeof sessionGroupMachine,
       },
     }),
   attach: (actor, log) => {
     actor.on('*', (event: SupervisorEmitted) => log.push({ kind: 'emit', event }));
+    actor.system.inspect((event) => {
+      if (event.type === '@xstate.event' && event.actorRef === actor && event.event.type === 'group.session.gone') {
+        log.push({ kind: 'gone', event: event.event as SessionGone });
+      }
+    });
   },
   events: (snapshot) => {
-    const live = Object.entries(snapshot.children).map(([childId, ref]) => ({
-      childId,
-      id: sessionIdOfChild(ref) as string,
-    }));
-    const fresh = `session-${'x'.repeat(12)}-${snapshot.context.live}-${live.map((s) => s.childId).join('')}`.slice(
-      0,
-      120,
-    );
+    const fresh = `session-${'x'.repeat(12)}-${snapshot.context.live}-${snapshot.context.nextGroup}`;
     const events: SupervisorEvent[] = [
       { type: 'supervisor.create', key: 'c', input: sessionInput(fresh) },
       { type: 'supervisor.create', key: 'bad', input: sessionInput('short id') },
       { type: 'supervisor.stop', key: 's', sessionId: 'no-such-session-0000' },
       { type: 'supervisor.drain' },
+      { type: 'session.lifecycle', sessionId: fresh, event: 'initialized' },
     ];
-    // Children are named by slot; the session id is what clients and lifecycle events use.
-    for (const { childId, id } of live) {
+    // A group reports only sessions it holds.
+    if (snapshot.context.live > 0) {
       events.push(
-        { type: 'supervisor.stop', key: 's', sessionId: id },
-        { type: 'session.lifecycle', sessionId: id, event: 'initialized' },
-        { type: `xstate.done.actor.${childId}`, output: { state: 'expired', reason: 'idle' }, actorId: childId },
-        { type: `xstate.error.actor.${childId}`, error: new Error('boom'), actorId: childId },
+        { type: 'group.session.gone', sessionId: fresh },
+        { type: 'group.session.gone', sessionId: fresh, failure: 'boom' },
       );
     }
     return events;
   },
-  serialize: (snapshot) => JSON.stringify([snapshot.value, Object.keys(snapshot.children).length]),
+  serialize: (snapshot) => JSON.stringify([snapshot.value, snapshot.context.live]),
   check: ({ snapshot, log }) => {
     const entries = log as Logged[];
-    const live = new Set<string>();
-    for (const e of entries) {
-      if (e.kind === 'spawn') live.add(e.id);
-      if (e.kind === 'stop') live.delete(e.id);
-    }
-    // The count, the children and the fakes still running all agree, within the limit.
-    expect(live.size).toBe(snapshot.context.live);
-    expect(Object.values(snapshot.children).map(sessionIdOfChild).sort()).toEqual([...live].sort());
-    // Child ids come from a bounded set of slots (xstate memoizes per done-event type).
-    for (const childId of Object.keys(snapshot.children)) {
-      expect(Number(childId.slice('session-'.length))).toBeLessThan(2 * snapshot.context.limits.maxSessions);
-    }
-    expect(live.size).toBeLessThanOrEqual(snapshot.context.limits.maxSessions);
+    // Every group was started once.
+    expect(entries.filter((e) => e.kind === 'group')).toHaveLength(SESSION_GROUPS);
+    expect(Object.keys(snapshot.children)).toHaveLength(SESSION_GROUPS);
+    // The count is what the groups were given minus what they reported gone, within the limit.
+    const given = entries.filter((e) => e.kind === 'received' && e.type === 'group.create').length;
+    const gone = entries.filter((e) => e.kind === 'gone');
+    expect(snapshot.context.live).toBe(given - gone.length);
+    expect(snapshot.context.live).toBeLessThanOrEqual(snapshot.context.limits.maxSessions);
     const emitted = entries.flatMap((e) => (e.kind === 'emit' ? [e.event] : []));
-    // Every session created was announced; every refusal says what to do.
+    // Every session created was announced; every failure too; every refusal says what to do.
     const created = emitted.filter((e) => e.type === 'supervisor.lifecycle' && e.event === 'created').length;
-    expect(created).toBe(entries.filter((e) => e.kind === 'spawn').length);
+    expect(created).toBe(given);
+    const failed = emitted.filter((e) => e.type === 'supervisor.lifecycle' && e.event === 'failed').length;
+    expect(failed).toBe(gone.filter((e) => e.kind === 'gone' && e.event.failure !== undefined).length);
     for (const e of emitted) if (e.type === 'supervisor.refused') expect(e.message.length).toBeGreaterThan(20);
-    // A failing session is reported and forgotten; the supervisor carries on.
-    expect(snapshot.status).not.toBe('error');
-    if (snapshot.value === 'draining') {
-      for (const id of live) {
-        expect(entries.some((e) => e.kind === 'received' && e.id === id && e.type === 'session.shutdown')).toBe(true);
-      }
+    // Draining asks every group to shut its sessions down.
+    if (snapshot.value !== 'running') {
+      const told = new Set(
+        entries.flatMap((e) => (e.kind === 'received' && e.type === 'group.shutdown' ? [e.group] : [])),
+      );
+      expect(told.size).toBe(SESSION_GROUPS);
     }
   },
 };
