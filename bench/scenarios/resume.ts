@@ -7,11 +7,11 @@
  * duplicated or out of order.
  */
 import { performance } from 'node:perf_hooks';
+import { TcpRelay } from '../../test/support/tcp-relay.js';
 import { McpHttpSession, openEndpoint } from '../support/mcp-client.js';
 import { Cleanup, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { startShepherd } from '../support/shepherd.js';
 import { median, quantileOfSorted, round3 } from '../support/stats.js';
-import { TcpRelay } from '../support/tcp-relay.js';
 import { startUpstream } from '../support/upstreams.js';
 
 /** The upstream's `retry:` hint: the proxy must wait this long before it resumes. */
@@ -102,7 +102,8 @@ export const resume: Scenario = {
     const cleanup = new Cleanup();
     try {
       const upstream = cleanup.add(await startUpstream({ name: 'resume-upstream', logDir, retryMs: RETRY_HINT_MS }));
-      const relay = cleanup.add(await TcpRelay.start(Number(new URL(upstream.url).port)));
+      const relay = await TcpRelay.start(Number(new URL(upstream.url).port));
+      cleanup.add({ stop: () => relay.close() });
       const proxy = cleanup.add(
         await startShepherd({
           logDir,

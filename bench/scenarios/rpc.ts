@@ -2,34 +2,27 @@
  * rpc: tools/call of a trivial tool with JSON answers, over sessions opened before timing,
  * at concurrency 1 and 32: direct to the upstream, through nginx, through mcp-shepherd.
  */
-import { closedLoop } from '../support/load.js';
+import { measureToolWindow, type ToolWindow, toolWindowSizes, warmUpTools } from '../support/load.js';
 import { type Endpoint, type McpHttpSession, openEndpoint, openSessions } from '../support/mcp-client.js';
 import { startNginx } from '../support/nginx.js';
 import { cpuTimeMs } from '../support/processes.js';
 import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { startShepherd } from '../support/shepherd.js';
-import { median, medianOfRounds, round3, summarizeLatencies } from '../support/stats.js';
+import { median, medianOfRounds, round3 } from '../support/stats.js';
 import { startUpstream } from '../support/upstreams.js';
 
 const CONCURRENCIES = [1, 32] as const;
 type Subject = 'direct' | 'nginx' | 'proxy';
 const SUBJECTS: readonly Subject[] = ['direct', 'nginx', 'proxy'];
 
-interface Window {
-  throughput: number;
-  p50: number;
-  p99: number;
-  /** CPU time of the process in the path (nginx worker or proxy) per request, in µs. */
-  cpuUsPerRequest: number;
-}
+/** CPU per request: of the process in the path (nginx worker or proxy). */
+type Window = ToolWindow;
 
 export const rpc: Scenario = {
   name: 'rpc',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const { quick, logDir, log } = context;
-    const rounds = quick ? 3 : 5;
-    const windowMs = quick ? 800 : 3000;
-    const warmupMs = quick ? 300 : 1000;
+    const { rounds, windowMs, warmupMs } = toolWindowSizes(quick);
     const cleanup = new Cleanup();
     try {
       const upstream = cleanup.add(await startUpstream({ name: 'rpc-upstream', logDir, jsonResponse: true }));
@@ -52,10 +45,7 @@ export const rpc: Scenario = {
         proxy: () => proxy.pid,
       };
 
-      // One untimed pass each first, so that JIT warm-up does not land in the first round.
-      for (const subject of SUBJECTS) {
-        await closedLoop({ workers: sessions[subject].map((s) => () => s.callTool('noop')), durationMs: 0, warmupMs });
-      }
+      for (const subject of SUBJECTS) await warmUpTools(sessions[subject], warmupMs);
       const figures: Record<string, unknown> = { rounds, windowMs, warmupMs };
       for (const concurrency of CONCURRENCIES) {
         const perRound: Array<Record<Subject, Window>> = [];
@@ -63,27 +53,11 @@ export const rpc: Scenario = {
           const windows = {} as Record<Subject, Window>;
           for (const subject of rotate(SUBJECTS, round)) {
             const pid = pidInPath[subject]();
-            let cpuBefore = 0;
-            let cpuAfter = 0;
-            const workers = sessions[subject].slice(0, concurrency).map((s) => () => s.callTool('noop'));
-            const result = await closedLoop({
-              workers,
-              durationMs: windowMs,
+            windows[subject] = await measureToolWindow(sessions[subject].slice(0, concurrency), {
+              windowMs,
               warmupMs,
-              onStart: () => {
-                cpuBefore = pid === undefined ? 0 : cpuTimeMs(pid);
-              },
-              onEnd: () => {
-                cpuAfter = pid === undefined ? 0 : cpuTimeMs(pid);
-              },
+              cpuMs: () => (pid === undefined ? 0 : cpuTimeMs(pid)),
             });
-            const latency = summarizeLatencies(result.latenciesMs);
-            windows[subject] = {
-              throughput: result.throughput,
-              p50: latency.p50,
-              p99: latency.p99,
-              cpuUsPerRequest: ((cpuAfter - cpuBefore) * 1000) / result.requests,
-            };
           }
           perRound.push(windows);
           log(

@@ -3,31 +3,24 @@
  * sessions opened before timing, through mcp-shepherd --stdio, mcp-proxy and supergateway
  * --stateful: same server, same load, alternated in rounds.
  */
-import { closedLoop } from '../support/load.js';
+import { measureToolWindow, type ToolWindow, toolWindowSizes, warmUpTools } from '../support/load.js';
 import { type Endpoint, type McpHttpSession, openEndpoint, openSessions } from '../support/mcp-client.js';
 import { treeCpuTimeMs } from '../support/processes.js';
 import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
-import { median, medianOfRounds, round3, summarizeLatencies } from '../support/stats.js';
+import { median, medianOfRounds, round3 } from '../support/stats.js';
 import { BRIDGES, type Bridge, type RunningBridge, startBridge } from '../support/stdio-bridges.js';
 
 /** One worker per session; mcp-shepherd and supergateway run one server process per session. */
 const CONCURRENCY = 8;
 
-interface Window {
-  throughput: number;
-  p50: number;
-  p99: number;
-  /** CPU of the bridge and its server processes per request, in µs. */
-  cpuUsPerRequest: number;
-}
+/** CPU per request: of the bridge and its server processes. */
+type Window = ToolWindow;
 
 export const stdio: Scenario = {
   name: 'stdio',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const { quick, logDir, log } = context;
-    const rounds = quick ? 3 : 5;
-    const windowMs = quick ? 800 : 3000;
-    const warmupMs = quick ? 300 : 1000;
+    const { rounds, windowMs, warmupMs } = toolWindowSizes(quick);
     const cleanup = new Cleanup();
     try {
       const running = {} as Record<Bridge, RunningBridge>;
@@ -39,35 +32,17 @@ export const stdio: Scenario = {
         cleanup.defer(() => endpoints[bridge].pool.close());
         sessions[bridge] = await openSessions(endpoints[bridge], CONCURRENCY, 2);
       }
-      // One untimed pass each first: JIT, and the server processes that just started.
-      for (const bridge of BRIDGES) {
-        await closedLoop({ workers: sessions[bridge].map((s) => () => s.callTool('noop')), durationMs: 0, warmupMs });
-      }
+      for (const bridge of BRIDGES) await warmUpTools(sessions[bridge], warmupMs);
       const perRound: Array<Record<Bridge, Window>> = [];
       for (let round = 0; round < rounds; round++) {
         const windows = {} as Record<Bridge, Window>;
         for (const bridge of rotate(BRIDGES, round)) {
           const pid = running[bridge].pid;
-          let cpuBefore = 0;
-          let cpuAfter = 0;
-          const result = await closedLoop({
-            workers: sessions[bridge].map((s) => () => s.callTool('noop')),
-            durationMs: windowMs,
+          windows[bridge] = await measureToolWindow(sessions[bridge], {
+            windowMs,
             warmupMs,
-            onStart: () => {
-              cpuBefore = treeCpuTimeMs(pid);
-            },
-            onEnd: () => {
-              cpuAfter = treeCpuTimeMs(pid);
-            },
+            cpuMs: () => treeCpuTimeMs(pid),
           });
-          const latency = summarizeLatencies(result.latenciesMs);
-          windows[bridge] = {
-            throughput: result.throughput,
-            p50: latency.p50,
-            p99: latency.p99,
-            cpuUsPerRequest: ((cpuAfter - cpuBefore) * 1000) / result.requests,
-          };
         }
         perRound.push(windows);
         log(

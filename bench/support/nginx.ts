@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type Started, startProcess, untilReady, waitForPort } from './processes.js';
+import { freePort } from '../../test/support/peer-process.js';
+import { type Started, startProcess, untilReady, waitForPort } from './processes.js';
 
 const NGINX = '/usr/sbin/nginx';
 

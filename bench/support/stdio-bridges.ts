@@ -3,7 +3,8 @@
  * its README says, on 127.0.0.1, in front of the same stdio server.
  */
 import { join } from 'node:path';
-import { benchDir, freePort, repoDir, type Started, startProcess, untilReady, waitForPort } from './processes.js';
+import { freePort } from '../../test/support/peer-process.js';
+import { benchDir, repoDir, type Started, startProcess, untilReady, waitForPort } from './processes.js';
 import { startShepherd } from './shepherd.js';
 
 export type Bridge = 'mcp-shepherd' | 'mcp-proxy' | 'supergateway';
@@ -42,7 +43,7 @@ export async function startBridge(
           command: process.execPath,
           args: [
             // supergateway has no host option: keep it on loopback.
-            ...['--import', join(benchDir, 'support', 'loopback-only.mjs')],
+            ...['--import', join(repoDir, 'test', 'support', 'loopback-only.mjs')],
             join(repoDir, 'node_modules/supergateway/dist/index.js'),
             ...['--stdio', STDIO_SERVER.join(' '), '--outputTransport', 'streamableHttp', '--stateful'],
             ...['--port', String(port), '--logLevel', 'none'],

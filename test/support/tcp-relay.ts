@@ -1,10 +1,16 @@
-/** A loopback TCP relay the test controls: it can cut every connection through it at once. */
-
-import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+/**
+ * A loopback TCP relay that tests and the resume benchmark control: it can cut or freeze
+ * every connection through it at once.
+ */
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpRelay {
   private readonly pairs = new Set<[Socket, Socket]>();
+  /** Sees every chunk the upstream sends through the relay. */
+  onUpstreamData: ((chunk: Buffer) => void) | undefined;
+  /** Sees every new connection through the relay. */
+  onConnection: (() => void) | undefined;
+
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -15,10 +21,14 @@ export class TcpRelay {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const relay = new TcpRelay(server, (server.address() as AddressInfo).port);
     server.on('connection', (client) => {
+      relay.onConnection?.();
       const upstream = connect(targetPort, '127.0.0.1');
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
       const pair: [Socket, Socket] = [client, upstream];
       relay.pairs.add(pair);
       client.pipe(upstream).pipe(client);
+      upstream.on('data', (chunk: Buffer) => relay.onUpstreamData?.(chunk));
       const end = () => {
         client.destroy();
         upstream.destroy();
@@ -44,13 +54,15 @@ export class TcpRelay {
     }
   }
 
-  /** Cuts every connection mid-stream, as a network failure would. */
-  cutAll(): void {
+  /** Cuts every connection mid-stream, both ways, as a network failure would; returns how many. */
+  cutAll(): number {
+    const cut = this.pairs.size;
     for (const [client, upstream] of this.pairs) {
       client.destroy();
       upstream.destroy();
     }
     this.pairs.clear();
+    return cut;
   }
 
   async close(): Promise<void> {
