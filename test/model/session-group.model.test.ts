@@ -80,8 +80,13 @@ const model: MachineModel<typeof sessionGroupMachine> = {
     const gone = entries.flatMap((e) => (e.kind === 'gone' ? [e.event] : []));
     expect(gone.map((g) => g.sessionId)).toEqual(stopped);
     for (const g of gone) if (g.failure !== undefined) expect(g.failure).toBe('boom');
-    // Lifecycle events go up unchanged.
-    for (const e of entries) if (e.kind === 'relayed') expect(e.event.type).toBe('session.lifecycle');
+    // Lifecycle events go up unchanged, each from a session this group spawned.
+    const spawned = new Set(entries.flatMap((e) => (e.kind === 'spawn' ? [e.id] : [])));
+    for (const e of entries) {
+      if (e.kind !== 'relayed') continue;
+      expect(e.event).toMatchObject({ type: 'session.lifecycle', event: 'initialized' });
+      expect(spawned.has(e.event.sessionId)).toBe(true);
+    }
     expect(snapshot.status).not.toBe('error');
   },
 };
