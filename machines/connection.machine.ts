@@ -12,135 +12,36 @@ import type {
   ConnectionDelivery,
   ConnectionEvent,
   ConnectionInput,
-  ConnectionOptions,
   ConnectionOutput,
   ConnectionReason,
   ConnectionStateName,
-  ConnectionStatus,
   FailReason,
-  RequestId,
-  StreamEvent,
+  ReaderInbound,
   StreamRequest,
   WaitReason,
 } from './connection.types.js';
-import type { DelaySource } from './delay-policy.js';
-import { chooseReconnectDelay, DEFAULT_BACKOFF, MAX_TIMER_MS } from './delay-policy.js';
-import { responseIds } from './jsonrpc.js';
+import {
+  type ConnectionContext,
+  describe,
+  finalStateOf,
+  hasStatus,
+  initialContext,
+  mediaType,
+  NOT_PROCESSED_STATUSES,
+  RETRYABLE_STATUSES,
+  remainingAfter,
+  requestFor,
+  statusOf,
+} from './connection-rules.js';
+import { chooseReconnectDelay, MAX_TIMER_MS } from './delay-policy.js';
 
-export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
-  backoff: DEFAULT_BACKOFF,
-  connectTimeoutMs: 30_000,
-  heartbeatTimeoutMs: 45_000,
-  stallGraceMs: 15_000,
-  healthyAfterMs: 30_000,
-  dedupeWindow: 128,
-};
-
-/** What the stream asks the upstream for; fixed for the connection's life. */
-export interface ConnectionTarget {
-  url: string;
-  method: 'GET' | 'POST';
-  headers: Readonly<Record<string, string>>;
-  body: string | undefined;
-}
-
-/**
- * Kept under 20 top-level keys (test/unit/context-shape.test.ts): every assign copies the
- * context with Object.assign, and V8 copies an object of 20 or more keys in dictionary mode,
- * about 15 times slower (docs/benchmarks.md).
- */
-export interface ConnectionContext {
-  id: string;
-  target: ConnectionTarget;
-  options: ConnectionOptions;
-  random: () => number;
-  /** Requests whose responses complete this stream; undefined: it never completes itself. */
-  awaiting: readonly RequestId[] | undefined;
-  /** Consecutive failed attempts; reset after a stream stays healthy for a while. */
-  attempt: number;
-  opens: number;
-  lastEventId: string | undefined;
-  /** Recent event ids, newest last, to drop what a server repeats after a resume. */
-  recentIds: readonly string[];
-  /** Bytes arrived since the heartbeat timer was last started. */
-  active: boolean;
-  retryHintMs: number | undefined;
-  delayMs: number | undefined;
-  delaySource: DelaySource | undefined;
-  reason: ConnectionReason | undefined;
-  status: number | undefined;
-  detail: string | undefined;
-  /** `Mcp-Session-Id` from the last successful response. */
-  sessionId: string | undefined;
-  /** What the last successful response carried. */
-  bodyKind: 'json' | 'sse' | undefined;
-}
-
-export function resolveConnectionOptions(input: ConnectionInput['options']): ConnectionOptions {
-  return {
-    ...DEFAULT_CONNECTION_OPTIONS,
-    ...input,
-    backoff: { ...DEFAULT_BACKOFF, ...input?.backoff },
-  };
-}
-
-/**
- * The request for the current attempt. The first attempt of a POST stream sends the body;
- * every later attempt is a resume: "the client MAY ... issue an HTTP GET to the MCP
- * endpoint with the Last-Event-ID header" (2025-06-18+ transports, Resumability).
- */
-export function requestFor(context: ConnectionContext): StreamRequest {
-  const { target } = context;
-  const isPost = target.method === 'POST' && context.opens === 0;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
-  // "The client MUST include an Accept header, listing both application/json and
-  // text/event-stream" (POST); a GET lists text/event-stream.
-  headers.accept = isPost ? 'application/json, text/event-stream' : 'text/event-stream';
-  if (!isPost) delete headers['content-type'];
-  if (context.lastEventId !== undefined) headers['last-event-id'] = context.lastEventId;
-  const request: StreamRequest = { url: target.url, method: isPost ? 'POST' : 'GET', headers };
-  if (isPost && target.body !== undefined) request.body = target.body;
-  return request;
-}
-
-function statusOf(context: ConnectionContext, state: ConnectionStateName): ConnectionStatus {
-  return {
-    type: 'connection.status',
-    id: context.id,
-    state,
-    reason: context.reason,
-    attempt: context.attempt,
-    opens: context.opens,
-    lastEventId: context.lastEventId,
-    sessionId: context.sessionId,
-    bodyKind: context.bodyKind,
-    status: context.status,
-    detail: context.detail,
-    delayMs: state === 'waiting' ? context.delayMs : undefined,
-    delaySource: state === 'waiting' ? context.delaySource : undefined,
-  };
-}
-
-function remainingAfter(awaiting: readonly RequestId[] | undefined, event: StreamEvent) {
-  if (awaiting === undefined) return undefined;
-  const answered = responseIds(event.message);
-  return answered.length === 0 ? awaiting : awaiting.filter((id) => !answered.includes(id));
-}
-
-const isStatus = (event: ConnectionEvent, ...statuses: number[]) =>
-  event.type === 'stream.response' && statuses.includes(event.status);
-const mediaType = (event: ConnectionEvent) =>
-  event.type === 'stream.response' ? (event.contentType ?? '').split(';')[0]?.trim().toLowerCase() : undefined;
-
-/**
- * Failures that may be retried: network trouble, timeouts, 408, 429 and 5xx, and 409: a
- * server answers a resume with 409 while it still holds the stream's previous connection
- * (e.g. one the proxy just aborted as stalled), which clears once it notices the close.
- */
-const RETRYABLE_STATUSES = [408, 409, 429, 500, 502, 503, 504];
-/** The server refused before doing any work, so even the first POST may be sent again. */
-const NOT_PROCESSED_STATUSES = [429, 503];
+export {
+  type ConnectionContext,
+  connectionStateName,
+  DEFAULT_CONNECTION_OPTIONS,
+  requestFor,
+  resolveConnectionOptions,
+} from './connection-rules.js';
 
 /** Transitions shared by every place a stream can break: retry if allowed, else fail. */
 function retryOrFail(reason: WaitReason, counts = true) {
@@ -203,7 +104,7 @@ export const connectionMachine = setup({
   },
   actors: {
     /** Makes the request and sends ReaderEvents back; aborts it when stopped. */
-    openStream: fromCallback<ConnectionEvent, StreamRequest>(() => {
+    openStream: fromCallback<ReaderInbound, StreamRequest>(() => {
       throw new Error('connection: provide the openStream actor');
     }),
   },
@@ -215,7 +116,8 @@ export const connectionMachine = setup({
     reconnectDelay: ({ context }) => context.delayMs ?? 0,
   },
   guards: {
-    isAccepted: ({ context, event }) => context.target.method === 'POST' && context.opens === 0 && isStatus(event, 202),
+    isAccepted: ({ context, event }) =>
+      context.target.method === 'POST' && context.opens === 0 && hasStatus(event, 202),
     isStreamBody: ({ context, event }) => {
       if (event.type !== 'stream.response' || event.status < 200 || event.status > 299) return false;
       const type = mediaType(event);
@@ -226,12 +128,12 @@ export const connectionMachine = setup({
     is2xx: ({ event }) => event.type === 'stream.response' && event.status >= 200 && event.status <= 299,
     // "The server MAY terminate the session at any time, after which it MUST respond to
     // requests containing that session ID with HTTP 404 Not Found."
-    isSessionGone: ({ event }) => isStatus(event, 404),
-    isRetryableStatus: ({ event }) => isStatus(event, ...RETRYABLE_STATUSES),
+    isSessionGone: ({ event }) => hasStatus(event, 404),
+    isRetryableStatus: ({ event }) => hasStatus(event, ...RETRYABLE_STATUSES),
     /** A GET can always be sent again; a POST only before the server did any work. */
     mayRetry: ({ context, event }) => {
       if (context.target.method === 'GET') return true;
-      if (context.opens === 0) return isStatus(event, ...NOT_PROCESSED_STATUSES);
+      if (context.opens === 0) return hasStatus(event, ...NOT_PROCESSED_STATUSES);
       return context.lastEventId !== undefined;
     },
     attemptsExhausted: ({ context }, params: { counts: boolean }) =>
@@ -307,26 +209,7 @@ export const connectionMachine = setup({
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input }) => ({
-    id: input.id,
-    target: { url: input.url, method: input.method ?? 'GET', headers: input.headers ?? {}, body: input.body },
-    options: resolveConnectionOptions(input.options),
-    random: input.random ?? Math.random,
-    awaiting: input.method === 'POST' ? (input.awaitResponses ?? []) : undefined,
-    attempt: 0,
-    opens: 0,
-    lastEventId: input.lastEventId,
-    recentIds: input.lastEventId === undefined ? [] : [input.lastEventId],
-    active: false,
-    retryHintMs: undefined,
-    delayMs: undefined,
-    delaySource: undefined,
-    reason: undefined,
-    status: undefined,
-    detail: undefined,
-    sessionId: undefined,
-    bodyKind: undefined,
-  }),
+  context: ({ input }) => initialContext(input),
   initial: 'streaming',
   on: {
     'connection.stop': {
@@ -451,6 +334,7 @@ export const connectionMachine = setup({
     },
   },
   output: ({ context }) => ({
+    id: context.id,
     state: finalStateOf(context.reason),
     reason: context.reason,
     status: context.status,
@@ -459,33 +343,4 @@ export const connectionMachine = setup({
   }),
 });
 
-function finalStateOf(reason: ConnectionReason | undefined): ConnectionOutput['state'] {
-  if (reason === 'session-not-found') return 'expired';
-  if (reason === 'stopped' || reason === 'completed' || reason === 'accepted') return 'closed';
-  return 'failed';
-}
-
-function describe(event: ConnectionEvent, cause?: WaitReason): string | undefined {
-  const prefix = cause === undefined ? '' : `${cause}: `;
-  switch (event.type) {
-    case 'stream.response':
-      return `${prefix}HTTP ${event.status}${event.contentType ? ` (${event.contentType})` : ''}${
-        event.bodySnippet ? `: ${event.bodySnippet}` : ''
-      }`;
-    case 'stream.error':
-      return `${prefix}${event.message}`;
-    default:
-      return cause;
-  }
-}
-
 export type ConnectionActorRef = ActorRefFrom<typeof connectionMachine>;
-
-/** The state names used in reports, from a snapshot's nested value. */
-export function connectionStateName(value: unknown): ConnectionStateName {
-  if (typeof value === 'string') return value as ConnectionStateName;
-  const streaming = (value as { streaming?: unknown }).streaming;
-  if (streaming === 'connecting') return 'connecting';
-  const open = (streaming as { open?: unknown }).open;
-  return open === 'stalled' ? 'stalled' : 'open';
-}

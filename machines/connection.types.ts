@@ -26,7 +26,7 @@ export type ConnectionOptionsInput = Partial<Omit<ConnectionOptions, 'backoff'>>
 export interface ConnectionInput {
   /** Echoed in every report, so a parent with many streams knows which one spoke. */
   id: string;
-  /** The session the stream belongs to (a stdio stream finds its process by it). */
+  /** The session the stream belongs to (a stdio reader finds the session's process by it). */
   session?: string;
   url: string;
   /** GET opens a server-to-client stream; POST sends `body` and reads its response stream. */
@@ -43,8 +43,12 @@ export interface ConnectionInput {
   random?: () => number;
 }
 
-/** The HTTP request the reader actor must make for the current attempt. */
+/** The request the reader actor must make for the current attempt. */
 export interface StreamRequest {
+  /** The connection's id, e.g. `stream-3`: a stdio reader registers with the process under it. */
+  id: string;
+  /** The session the stream belongs to: a stdio reader finds the session's process by it. */
+  session?: string;
   url: string;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
@@ -81,16 +85,17 @@ export type ReaderEvent =
 
 export type ConnectionEvent = ReaderEvent | { type: 'connection.stop' };
 
+/**
+ * What a reader actor may be sent by the upstream it reads: a stdio server process pushes
+ * its messages to the stream's reader (an HTTP reader pulls, and is sent nothing).
+ */
+export type ReaderInbound =
+  | { type: 'host.message'; message: Record<string, unknown>; line: string }
+  | { type: 'host.failed'; message: string };
+
 export type WaitReason = 'network-error' | 'http-status' | 'connect-timeout' | 'dropped' | 'server-closed' | 'stalled';
 
-export type FailReason =
-  | 'http-status'
-  | 'content-type'
-  | 'attempts-exhausted'
-  | 'not-resumable'
-  | 'network-error'
-  /** a stdio server process exited under the stream */
-  | 'upstream-exited';
+export type FailReason = 'http-status' | 'content-type' | 'attempts-exhausted' | 'not-resumable' | 'network-error';
 
 export type CloseReason = 'stopped' | 'completed' | 'accepted';
 
@@ -137,6 +142,8 @@ export interface ConnectionDelivery {
 }
 
 export interface ConnectionOutput {
+  /** The connection's id, as in its reports. */
+  id: string;
   state: 'closed' | 'failed' | 'expired';
   reason: ConnectionReason | undefined;
   status?: number | undefined;

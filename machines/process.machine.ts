@@ -1,6 +1,6 @@
 /**
  * One local MCP server process behind a stdio session: spawned, made ready, restarted with
- * backoff after a crash (re-running the client's saved initialize), stopped gently (close
+ * backoff after a crash (re-running the client's saved initialize, after a restart only), stopped gently (close
  * stdin, then SIGTERM, then SIGKILL). It also routes the server's messages to the session's
  * stream actors, since stdio says nothing about streams.
  *
@@ -110,7 +110,11 @@ export const processMachine = setup({
     killAfter: ({ context }) => context.options.killAfterMs,
   },
   guards: {
-    hasSavedInitialize: ({ context }) => context.savedInitialize !== undefined,
+    /**
+     * A restarted process knows nothing of the session's handshake: the proxy replays it. The
+     * first process gets the client's own initialize from the queue instead.
+     */
+    needsReplay: ({ context }) => context.restarts > 0 && context.savedInitialize !== undefined,
     crashesExhausted: ({ context }) => context.attempt + 1 > context.options.restart.maxAttempts,
     isReplayResult: ({ event }) =>
       event.type === 'process.message' && event.message.id === REPLAY_INITIALIZE_ID && 'result' in event.message,
@@ -239,7 +243,7 @@ export const processMachine = setup({
         spawning: {
           entry: { type: 'reportStatus', params: { state: 'spawning' } },
           on: {
-            'process.spawned': [{ guard: 'hasSavedInitialize', target: 'replaying' }, { target: 'ready' }],
+            'process.spawned': [{ guard: 'needsReplay', target: 'replaying' }, { target: 'ready' }],
             'process.exit': [
               { guard: 'crashesExhausted', target: '#process.failed', actions: 'noteExit' },
               { target: '#process.restarting', actions: 'noteExit' },
@@ -316,3 +320,11 @@ export const processMachine = setup({
 });
 
 export type ProcessActorRef = ActorRefFrom<typeof processMachine>;
+
+/** The state names used in reports and views, from a snapshot's nested value. */
+export function processStateName(value: unknown): ProcessStateName {
+  if (typeof value === 'string') return value === 'restarting' || value === 'failed' ? value : 'stopped';
+  const running = (value as { running?: unknown }).running;
+  if (running === 'spawning' || running === 'replaying' || running === 'ready') return running;
+  return 'stopping';
+}

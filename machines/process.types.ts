@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { RequestId } from './connection.types.js';
+import type { ReaderInbound, RequestId } from './connection.types.js';
 import type { BackoffOptions } from './delay-policy.js';
 
 /** The local MCP server program a stdio session runs, one process per session. */
@@ -49,7 +49,7 @@ export type RunnerCommand =
   | { type: 'runner.closeStdin' }
   | { type: 'runner.signal'; signal: 'SIGTERM' | 'SIGKILL' };
 
-/** A stream actor registering with the process (the stdio side of a session stream). */
+/** A stream's reader registering with the process (the stdio side of a session stream). */
 export interface StreamRegistration {
   /** The stream child's id, `stream-<n>`. */
   streamId: string;
@@ -60,15 +60,13 @@ export interface StreamRegistration {
   progressTokens: readonly (string | number)[];
 }
 
-/** Events stream actors send to the process. */
+/** Events stream readers send to the process. */
 export type HostEvent =
   | ({ type: 'host.open'; body?: string | undefined; ref: AnyActorRef } & StreamRegistration)
   | { type: 'host.close'; streamId: string }
   | { type: 'host.shutdown' };
 
-/** Events the process sends to a stream actor. */
-export type HostToStream =
-  | { type: 'host.message'; message: Record<string, unknown>; line: string }
-  | { type: 'host.failed'; message: string };
+/** Events the process sends to a stream's reader. */
+export type HostToStream = ReaderInbound;
 
 export type ProcessStateName = 'spawning' | 'replaying' | 'ready' | 'restarting' | 'stopping' | 'stopped' | 'failed';

@@ -78,8 +78,6 @@ export const sessionGroupMachine = setup({
       }
     }),
     relayLifecycle: sendParent(({ event }) => event as SessionLifecycle),
-    /** Tells the supervisor a session is gone; provided in tests to record it. */
-    reportGone: sendParent((_, params: SessionGone) => params),
     /** A finished or failed session is stopped and forgotten; the supervisor is told. */
     forgetSession: enqueueActions(({ event, enqueue, self }) => {
       const childId = childIdOf(event);
@@ -91,7 +89,7 @@ export const sessionGroupMachine = setup({
         sessionId,
         ...(error === undefined ? {} : { failure: error instanceof Error ? error.message : String(error) }),
       };
-      enqueue({ type: 'reportGone', params: gone } as never);
+      enqueue.sendParent(gone);
     }),
   },
 }).createMachine({

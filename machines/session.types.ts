@@ -1,11 +1,11 @@
 import type {
   ConnectionDelivery,
   ConnectionOptionsInput,
-  ConnectionOutput,
   ConnectionStateName,
   ConnectionStatus,
   RequestId,
 } from './connection.types.js';
+import type { EventLog, LoggedEvent, ReplayRefusal } from './event-log.js';
 import type { ProcessInput, StdioCommand } from './process.types.js';
 
 export interface SessionLimits {
@@ -40,6 +40,8 @@ export interface SessionInput {
   /** The client's initialize request, saved so it can be replayed upstream. */
   initialize: { key: string; body: string; requestId: RequestId };
   upstream: UpstreamTarget;
+  /** Where the session keeps the events it forwards, for resumption (machines/event-log.ts). */
+  eventLog: EventLog;
   limits?: Partial<SessionLimits>;
   connection?: ConnectionOptionsInput;
   /**
@@ -55,8 +57,17 @@ export type UpstreamGonePolicy = 'reinitialize' | 'propagate';
 
 export type SessionEndReason = 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed';
 
-/** Why a request or listen was refused; the proxy turns it into an HTTP answer. */
-export type RefusalCode = 'too-many-streams' | 'not-initialized' | 'reinitializing';
+/** Why a request, listen or resume was refused; the proxy turns it into an HTTP answer. */
+export type RefusalCode =
+  | 'too-many-streams'
+  | 'not-initialized'
+  | 'reinitializing'
+  /** The stream already has a client: a message goes on one stream to one client. */
+  | 'stream-attached'
+  | 'too-many-resumes'
+  /** The event log could not be read. */
+  | 'log-unavailable'
+  | ReplayRefusal;
 
 /** Events the runtime (proxy) sends to a session. */
 export type SessionCommand =
@@ -71,9 +82,13 @@ export type SessionCommand =
     }
   /** A client GET: attach to the standalone stream, opening it upstream if needed. */
   | { type: 'session.listen'; key: string }
-  /** A client SSE response was attached to / detached from one of the session's streams. */
-  | { type: 'session.client.attach' }
-  | { type: 'session.client.detach' }
+  /** A client GET with Last-Event-ID: replay that stream from the log, then attach if it is live. */
+  | { type: 'session.resume'; key: string; lastEventId: string }
+  /**
+   * The client response `key` on `stream` is over. `delivered`: it was written to its end after
+   * the stream finished, so nobody will resume the stream and its events can go.
+   */
+  | { type: 'session.client.detach'; key: string; stream: number; delivered: boolean }
   | { type: 'session.delete' }
   | { type: 'session.shutdown' };
 
@@ -81,20 +96,48 @@ export type SessionEvent =
   | SessionCommand
   | ConnectionStatus
   | ConnectionDelivery
-  | { type: `xstate.done.actor.${string}`; output: ConnectionOutput }
-  | { type: 'xstate.done.actor.deleteUpstream' }
-  | { type: 'xstate.error.actor.deleteUpstream'; error: unknown };
+  /** Children that finish: the host process, replay actors, stream connections. */
+  | { type: `xstate.done.actor.${string}`; output: unknown; actorId?: string }
+  | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string };
 
 /** What a session emits (`actor.on(type, ...)`): the proxy writes these to clients. */
 export type SessionEmitted =
   | { type: 'session.initialized'; sessionId: string; protocolVersion: string | undefined }
   | { type: 'session.reinitialized'; sessionId: string; count: number }
-  | { type: 'session.stream.opened'; sessionId: string; key: string; stream: number }
+  | {
+      type: 'session.stream.opened';
+      sessionId: string;
+      key: string;
+      stream: number;
+      /** The stream was live before this client attached (a standalone stream already open). */
+      alreadyLive: boolean;
+      /** An id naming this stream at the current position, for an SSE priming event. */
+      primingId: string;
+      protocolVersion: string | undefined;
+    }
   | { type: 'session.refused'; sessionId: string; key: string; code: RefusalCode; message: string }
+  | {
+      type: 'session.resumed';
+      sessionId: string;
+      key: string;
+      stream: number;
+      /** The stream's events after the client's Last-Event-ID, from the log. */
+      events: readonly LoggedEvent[];
+      /** The position the client's Last-Event-ID names. */
+      afterSeq: number;
+      /** Live events of the stream with a seq up to this one are in `events` or were before it. */
+      throughSeq: number;
+      /** The stream goes on (the client is now attached to it); otherwise it is over after `events`. */
+      live: boolean;
+      /** An id for the stream at `throughSeq`: where the client's cursor may move when nothing is replayed. */
+      primingId: string;
+      protocolVersion: string | undefined;
+    }
   | {
       type: 'session.event';
       sessionId: string;
       stream: number;
+      seq: number;
       eventId: string;
       data: string;
       message: unknown;
@@ -110,7 +153,7 @@ export type SessionEmitted =
       type: 'session.stream.ended';
       sessionId: string;
       stream: number;
-      state: ConnectionOutput['state'] | 'stopped';
+      state: 'closed' | 'failed' | 'expired' | 'stopped';
       reason: string | undefined;
       status?: number | undefined;
       detail?: string | undefined;

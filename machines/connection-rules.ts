@@ -1,0 +1,206 @@
+/**
+ * The connection machine's pure parts: its context, the request each attempt makes, the
+ * reports it sends, and how an HTTP answer is classified. machines/connection.machine.ts
+ * holds the statechart that uses them.
+ */
+import type {
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionOptions,
+  ConnectionOutput,
+  ConnectionReason,
+  ConnectionStateName,
+  ConnectionStatus,
+  RequestId,
+  StreamEvent,
+  StreamRequest,
+  WaitReason,
+} from './connection.types.js';
+import type { DelaySource } from './delay-policy.js';
+import { DEFAULT_BACKOFF } from './delay-policy.js';
+import { responseIds } from './jsonrpc.js';
+
+export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
+  backoff: DEFAULT_BACKOFF,
+  connectTimeoutMs: 30_000,
+  heartbeatTimeoutMs: 45_000,
+  stallGraceMs: 15_000,
+  healthyAfterMs: 30_000,
+  dedupeWindow: 128,
+};
+
+/** What the stream asks the upstream for; fixed for the connection's life. */
+export interface ConnectionTarget {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Readonly<Record<string, string>>;
+  body: string | undefined;
+  session: string | undefined;
+}
+
+/**
+ * Kept under 20 top-level keys (test/unit/context-shape.test.ts): every assign copies the
+ * context with Object.assign, and V8 copies an object of 20 or more keys in dictionary mode,
+ * about 15 times slower (docs/benchmarks.md).
+ */
+export interface ConnectionContext {
+  id: string;
+  target: ConnectionTarget;
+  options: ConnectionOptions;
+  random: () => number;
+  /** Requests whose responses complete this stream; undefined: it never completes itself. */
+  awaiting: readonly RequestId[] | undefined;
+  /** Consecutive failed attempts; reset after a stream stays healthy for a while. */
+  attempt: number;
+  opens: number;
+  lastEventId: string | undefined;
+  /** Recent event ids, newest last, to drop what a server repeats after a resume. */
+  recentIds: readonly string[];
+  /** Bytes arrived since the heartbeat timer was last started. */
+  active: boolean;
+  retryHintMs: number | undefined;
+  delayMs: number | undefined;
+  delaySource: DelaySource | undefined;
+  reason: ConnectionReason | undefined;
+  status: number | undefined;
+  detail: string | undefined;
+  /** `Mcp-Session-Id` from the last successful response. */
+  sessionId: string | undefined;
+  /** What the last successful response carried. */
+  bodyKind: 'json' | 'sse' | undefined;
+}
+
+export function resolveConnectionOptions(input: ConnectionInput['options']): ConnectionOptions {
+  return {
+    ...DEFAULT_CONNECTION_OPTIONS,
+    ...input,
+    backoff: { ...DEFAULT_BACKOFF, ...input?.backoff },
+  };
+}
+
+export function initialContext(input: ConnectionInput): ConnectionContext {
+  return {
+    id: input.id,
+    target: {
+      url: input.url,
+      method: input.method ?? 'GET',
+      headers: input.headers ?? {},
+      body: input.body,
+      session: input.session,
+    },
+    options: resolveConnectionOptions(input.options),
+    random: input.random ?? Math.random,
+    awaiting: input.method === 'POST' ? (input.awaitResponses ?? []) : undefined,
+    attempt: 0,
+    opens: 0,
+    lastEventId: input.lastEventId,
+    recentIds: input.lastEventId === undefined ? [] : [input.lastEventId],
+    active: false,
+    retryHintMs: undefined,
+    delayMs: undefined,
+    delaySource: undefined,
+    reason: undefined,
+    status: undefined,
+    detail: undefined,
+    sessionId: undefined,
+    bodyKind: undefined,
+  };
+}
+
+/**
+ * The request for the current attempt. The first attempt of a POST stream sends the body;
+ * every later attempt is a resume: "the client MAY ... issue an HTTP GET to the MCP
+ * endpoint with the Last-Event-ID header" (2025-06-18+ transports, Resumability).
+ */
+export function requestFor(context: ConnectionContext): StreamRequest {
+  const { target } = context;
+  const isPost = target.method === 'POST' && context.opens === 0;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
+  // "The client MUST include an Accept header, listing both application/json and
+  // text/event-stream" (POST); a GET lists text/event-stream.
+  headers.accept = isPost ? 'application/json, text/event-stream' : 'text/event-stream';
+  if (!isPost) delete headers['content-type'];
+  if (context.lastEventId !== undefined) headers['last-event-id'] = context.lastEventId;
+  const request: StreamRequest = { id: context.id, url: target.url, method: isPost ? 'POST' : 'GET', headers };
+  if (target.session !== undefined) request.session = target.session;
+  if (isPost && target.body !== undefined) request.body = target.body;
+  return request;
+}
+
+export function statusOf(context: ConnectionContext, state: ConnectionStateName): ConnectionStatus {
+  return {
+    type: 'connection.status',
+    id: context.id,
+    state,
+    reason: context.reason,
+    attempt: context.attempt,
+    opens: context.opens,
+    lastEventId: context.lastEventId,
+    sessionId: context.sessionId,
+    bodyKind: context.bodyKind,
+    status: context.status,
+    detail: context.detail,
+    delayMs: state === 'waiting' ? context.delayMs : undefined,
+    delaySource: state === 'waiting' ? context.delaySource : undefined,
+  };
+}
+
+export function remainingAfter(awaiting: readonly RequestId[] | undefined, event: StreamEvent) {
+  if (awaiting === undefined) return undefined;
+  const answered = responseIds(event.message);
+  return answered.length === 0 ? awaiting : awaiting.filter((id) => !answered.includes(id));
+}
+
+export const hasStatus = (event: ConnectionEvent, ...statuses: number[]) =>
+  event.type === 'stream.response' && statuses.includes(event.status);
+export const mediaType = (event: ConnectionEvent) =>
+  event.type === 'stream.response' ? (event.contentType ?? '').split(';')[0]?.trim().toLowerCase() : undefined;
+
+/**
+ * Failures that may be retried: network trouble, timeouts, 408, 429 and 5xx, and 409: a
+ * server answers a resume with 409 while it still holds the stream's previous connection
+ * (e.g. one the proxy just aborted as stalled), which clears once it notices the close.
+ */
+export const RETRYABLE_STATUSES = [408, 409, 429, 500, 502, 503, 504];
+/** The server refused before doing any work, so even the first POST may be sent again. */
+export const NOT_PROCESSED_STATUSES = [429, 503];
+
+export function finalStateOf(reason: ConnectionReason | undefined): ConnectionOutput['state'] {
+  if (reason === 'session-not-found') return 'expired';
+  if (reason === 'stopped' || reason === 'completed' || reason === 'accepted') return 'closed';
+  return 'failed';
+}
+
+/** The output of a finished connection, when a done event carries one. */
+export function isConnectionOutput(value: unknown): value is ConnectionOutput {
+  const output = value as Partial<ConnectionOutput> | null | undefined;
+  return (
+    typeof output?.id === 'string' &&
+    (output.state === 'closed' || output.state === 'failed' || output.state === 'expired')
+  );
+}
+
+/** A human-readable account of the event that ended or paused the stream. */
+export function describe(event: ConnectionEvent, cause?: WaitReason): string | undefined {
+  const prefix = cause === undefined ? '' : `${cause}: `;
+  switch (event.type) {
+    case 'stream.response':
+      return `${prefix}HTTP ${event.status}${event.contentType ? ` (${event.contentType})` : ''}${
+        event.bodySnippet ? `: ${event.bodySnippet}` : ''
+      }`;
+    case 'stream.error':
+      return `${prefix}${event.message}`;
+    default:
+      return cause;
+  }
+}
+
+/** The state names used in reports, from a snapshot's nested value. */
+export function connectionStateName(value: unknown): ConnectionStateName {
+  if (typeof value === 'string') return value as ConnectionStateName;
+  const streaming = (value as { streaming?: unknown }).streaming;
+  if (streaming === 'connecting') return 'connecting';
+  const open = (streaming as { open?: unknown }).open;
+  return open === 'stalled' ? 'stalled' : 'open';
+}
