@@ -12,14 +12,16 @@ import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machi
 import type { SupervisorLimits } from '../machines/supervisor.types.js';
 import { ShepherdMetrics, statePath } from './admin/metrics.js';
 import { type SessionView, SessionViews } from './admin/session-view.js';
+import { InternalError, RouteError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { sendError } from './proxy/http.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
+import { installSessionHooks, type SessionHooks } from './session/session-hooks.js';
 import { SessionWatcher } from './session/session-watcher.js';
 import { SupervisorRuntime } from './session/supervisor-runtime.js';
 import type { EventLogLimits } from './store/memory-event-log.js';
 
-export interface ShepherdOptions extends McpHandlerOptions {
+export interface ShepherdOptions extends McpHandlerOptions, SessionHooks {
   /**
    * The MCP server to stand in front of: `{ url }` for Streamable HTTP (session era), or
    * `{ url: 'stdio:…', process: { command, args, env, cwd } }` for a local stdio server run
@@ -86,6 +88,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     const { type: _type, ...fields } = event;
     logger.info(fields, `session ${event.event}`);
   });
+  const removeHooks = installSessionHooks(runtime, options, logger);
   const watcher = new SessionWatcher(runtime);
   // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
   if (logger.isLevelEnabled('debug')) {
@@ -130,12 +133,12 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
       // A bare Node handler: express's routing cost more CPU per request than nothing at all.
       server = createServer((req, res) => {
         if (!servesPath(req.url, path)) {
-          sendError(res, 404, `Not Found: the MCP endpoint is ${path}.`);
+          sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `Not Found: the MCP endpoint is ${path}.`));
           return;
         }
         handler.handle(req, res).catch((error: unknown) => {
           logger.error({ err: error }, 'request failed');
-          if (!res.headersSent) sendError(res, 500, 'Internal error of mcp-shepherd.');
+          if (!res.headersSent) sendError(res, new InternalError('the request failed', error));
           else res.destroy();
         });
       });
@@ -151,6 +154,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     },
     async close() {
       await runtime.drain();
+      removeHooks();
       metrics.stop();
       watcher.stop();
       runtime.stop();
@@ -164,8 +168,15 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
 }
 
 export { connectionMachine } from '../machines/connection.machine.js';
+export type { EventLog, EventLogStats, LoggedEvent, ReplayResult } from '../machines/event-log.js';
+export { processMachine } from '../machines/process.machine.js';
+export { reinitializeMachine } from '../machines/reinitialize.machine.js';
 export { sessionMachine } from '../machines/session.machine.js';
 export { supervisorMachine } from '../machines/supervisor.machine.js';
-export type { SessionDetail, SessionView, StreamView } from './admin/session-view.js';
-export { SupervisorRuntime } from './session/supervisor-runtime.js';
+export type { HostView, SessionDetail, SessionView, StreamView } from './admin/session-view.js';
+export * from './errors.js';
+export { SessionHandle } from './session/session-handle.js';
+export type { SessionClosedInfo, SessionCreatedInfo, SessionHooks } from './session/session-hooks.js';
+export { type HostInfo, type SessionInfo, type StreamInfo, SupervisorRuntime } from './session/supervisor-runtime.js';
 export { createConnectionLogic } from './sse/connection-logic.js';
+export { MemoryEventLog, MemoryEventLogs } from './store/memory-event-log.js';

@@ -12,6 +12,7 @@ import { processMachine } from '../../machines/process.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { InternalError, RouteError, UnauthorizedError } from '../errors.js';
 import type { Shepherd } from '../index.js';
 import { sendError, sendJson } from '../proxy/http.js';
 import { SseWriter } from '../sse/sse-writer.js';
@@ -31,6 +32,8 @@ export interface AdminServer {
 }
 
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:9090';
+
+const NO_SUCH_SESSION = 'No such session: it ended, expired or never existed.';
 
 /** Health probes answer without a token: they tell nothing about sessions. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
@@ -81,9 +84,13 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (!authorized(req, url)) {
-      sendError(res, 401, 'Unauthorized: send Authorization: Bearer <admin token> (or ?token= for the page).', {
-        headers: { 'www-authenticate': 'Bearer realm="mcp-shepherd admin"' },
-      });
+      sendError(
+        res,
+        new UnauthorizedError(
+          'Unauthorized: send Authorization: Bearer <admin token> (or ?token= for the page).',
+          'mcp-shepherd admin',
+        ),
+      );
       return;
     }
     const path = url.pathname;
@@ -95,7 +102,7 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
       res.end(renderAdminPage());
     } else if (method === 'GET' && path.startsWith('/assets/')) {
       const asset = ADMIN_ASSETS[path.slice('/assets/'.length)];
-      if (!asset) sendError(res, 404, `No asset ${path}.`);
+      if (!asset) sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `No asset ${path}.`));
       else res.writeHead(200, { 'content-type': asset.contentType }).end(asset.body);
     } else if (method === 'GET' && path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
@@ -119,13 +126,13 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
     } else if (sessionId !== undefined && method === 'GET') {
       const detail = shepherd.sessions.detail(decodeURIComponent(sessionId));
       if (detail) sendJson(res, 200, detail);
-      else sendError(res, 404, 'No such session: it ended, expired or never existed.');
+      else sendError(res, new RouteError('SHEPHERD_NOT_FOUND', NO_SUCH_SESSION));
     } else if (sessionId !== undefined && method === 'DELETE') {
       await deleteSession(decodeURIComponent(sessionId), res);
     } else if (['/', '/healthz', '/readyz', '/metrics', '/machines', '/sessions', '/events'].includes(path)) {
-      sendError(res, 405, `${method} is not allowed on ${path}.`, { headers: { allow: 'GET' } });
+      sendError(res, new RouteError('SHEPHERD_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`, 'GET'));
     } else {
-      sendError(res, 404, `No admin endpoint ${path}.`);
+      sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `No admin endpoint ${path}.`));
     }
   }
 
@@ -133,7 +140,7 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
   async function deleteSession(id: string, res: ServerResponse): Promise<void> {
     const session = shepherd.runtime.session(id);
     if (!session) {
-      sendError(res, 404, 'No such session: it ended, expired or never existed.');
+      sendError(res, new RouteError('SHEPHERD_NOT_FOUND', NO_SUCH_SESSION));
       return;
     }
     const ended = new Promise<void>((resolve) => {
@@ -149,7 +156,7 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
       const listening = createServer((req, res) => {
         route(req, res).catch((error: unknown) => {
           shepherd.logger.error({ err: error }, 'admin request failed');
-          if (!res.headersSent) sendError(res, 500, 'Internal error in the admin listener.');
+          if (!res.headersSent) sendError(res, new InternalError('the admin listener failed', error));
           else res.end();
         });
       });

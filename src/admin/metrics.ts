@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { connectionStateName } from '../../machines/connection.machine.js';
 import type { ConnectionStatus } from '../../machines/connection.types.js';
 import type { SessionWatcher } from '../session/session-watcher.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
@@ -34,7 +33,7 @@ export class ShepherdMetrics {
       registers,
       collect() {
         this.reset();
-        for (const ref of runtime.sessionActors()) this.inc({ state: statePath(ref.getSnapshot().value) });
+        for (const session of runtime.inspectAll()) this.inc({ state: statePath(session.value) });
       },
     });
     new Gauge({
@@ -45,16 +44,24 @@ export class ShepherdMetrics {
       collect() {
         let upstream = 0;
         let client = 0;
-        for (const ref of runtime.sessionActors()) {
-          const snapshot = ref.getSnapshot();
-          client += snapshot.context.clientStreams;
-          for (const child of Object.values(snapshot.children)) {
-            const value = (child as { getSnapshot(): { value: unknown } } | undefined)?.getSnapshot().value;
-            if (value !== undefined && LIVE_STREAM_STATES.has(connectionStateName(value))) upstream++;
+        for (const session of runtime.inspectAll()) {
+          for (const stream of session.streams) {
+            if (LIVE_STREAM_STATES.has(stream.state)) upstream++;
+            if (stream.attached) client++;
           }
         }
         this.set({ side: 'upstream' }, upstream);
         this.set({ side: 'client' }, client);
+      },
+    });
+    new Gauge({
+      name: 'mcp_shepherd_stdio_processes',
+      help: 'stdio server processes of live sessions, by process state (spawning, replaying, ready, restarting, stopping)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const session of runtime.inspectAll()) if (session.host) this.inc({ state: session.host.state });
       },
     });
     const created = new Counter({ name: 'mcp_shepherd_sessions_created_total', help: 'Sessions created', registers });

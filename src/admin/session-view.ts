@@ -3,15 +3,14 @@
  * expire, its streams (state, attempts, reconnects) and its event log; in detail, the
  * session's and each stream's context with payloads redacted.
  */
-import type { ConnectionContext } from '../../machines/connection.machine.js';
-import { type SessionActorRef, streamChildId } from '../../machines/session.machine.js';
 import type { SessionWatcher } from '../session/session-watcher.js';
-import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
+import type { SessionInfo, SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { redact } from './redact.js';
 
 export interface StreamView {
   stream: number;
   kind: 'get' | 'post';
+  machine: 'connection';
   /** The connection machine's state value, e.g. `{ "streaming": { "open": "receiving" } }`. */
   state: unknown;
   /** Consecutive failed attempts now. */
@@ -19,6 +18,15 @@ export interface StreamView {
   /** Times it opened again after its first open. */
   reconnects: number;
   lastEventId: string | undefined;
+}
+
+/** A stdio session's server process: the process machine's state. */
+export interface HostView {
+  machine: 'process';
+  /** The process machine's state value, e.g. `{ "running": "ready" }`. */
+  state: unknown;
+  restarts: number;
+  attempt: number;
 }
 
 export interface SessionView {
@@ -33,16 +41,15 @@ export interface SessionView {
   expiresInMs: number;
   reinitializations: number;
   streams: StreamView[];
-  eventLog: { events: number; bytes: number } | undefined;
+  host?: HostView | undefined;
+  eventLog: { events: number; bytes: number };
 }
 
 export interface SessionDetail extends SessionView {
   context: unknown;
   streamContexts: Record<number, unknown>;
+  hostContext?: unknown;
 }
-
-/** A stream's actor: the connection machine, or (stdio upstreams) a stdio stream actor without that context. */
-type ConnectionRef = { getSnapshot(): { value?: unknown; context?: Partial<ConnectionContext> } } | undefined;
 
 const isIdle = (value: unknown): boolean => JSON.stringify(value).includes('"idle"');
 
@@ -54,67 +61,66 @@ export class SessionViews {
   ) {}
 
   list(): SessionView[] {
-    return this.ids().flatMap((id) => {
-      const view = this.view(id);
-      return view ? [view] : [];
-    });
+    return this.runtime.inspectAll().map((info) => this.viewOf(info));
   }
 
   view(id: string): SessionView | undefined {
-    const session = this.runtime.session(id);
-    if (!session) return undefined;
-    const snapshot = session.getSnapshot();
-    const { context } = snapshot;
-    const now = this.now();
-    const ageMs = now - (this.watcher.createdAt(id) ?? now);
-    const idleMs = now - (this.watcher.lastActivityAt(id) ?? now);
-    const lifetimeLeft = context.limits.maxLifetimeMs - ageMs;
-    const expiresInMs = Math.max(
-      0,
-      isIdle(snapshot.value) ? Math.min(lifetimeLeft, context.limits.idleTimeoutMs - idleMs) : lifetimeLeft,
-    );
-    const log = this.runtime.eventLog(id);
-    return {
-      id,
-      state: snapshot.value,
-      status: snapshot.status,
-      protocolVersion: context.protocolVersion,
-      ageMs,
-      idleMs,
-      expiresInMs,
-      reinitializations: context.reinitializations,
-      streams: Object.entries(context.streams).map(([stream, entry]) => {
-        const connection = this.connection(session, Number(stream))?.getSnapshot();
-        return {
-          stream: Number(stream),
-          kind: entry.kind,
-          // A stdio stream actor has no state value of its own: while it runs, the stream is open.
-          state: connection?.value ?? (connection ? 'open' : 'closed'),
-          attempts: connection?.context?.attempt ?? 0,
-          reconnects: Math.max(0, (connection?.context?.opens ?? 0) - 1),
-          lastEventId: connection?.context?.lastEventId,
-        };
-      }),
-      eventLog: log ? { events: log.size, bytes: log.byteSize } : undefined,
-    };
+    const info = this.runtime.inspect(id);
+    return info && this.viewOf(info);
   }
 
   detail(id: string): SessionDetail | undefined {
-    const view = this.view(id);
-    const session = this.runtime.session(id);
-    if (!view || !session) return undefined;
+    const info = this.runtime.inspect(id);
+    if (!info) return undefined;
     const streamContexts: Record<number, unknown> = {};
-    for (const { stream } of view.streams) {
-      streamContexts[stream] = redact(this.connection(session, stream)?.getSnapshot().context ?? null);
-    }
-    return { ...view, context: redact(session.getSnapshot().context), streamContexts };
+    for (const stream of info.streams) streamContexts[stream.stream] = redact(stream.context ?? null);
+    return {
+      ...this.viewOf(info),
+      context: redact(info.context),
+      streamContexts,
+      ...(info.host ? { hostContext: redact(info.host.context) } : {}),
+    };
   }
 
-  private ids(): string[] {
-    return this.runtime.sessionIds();
-  }
-
-  private connection(session: SessionActorRef, stream: number): ConnectionRef {
-    return session.getSnapshot().children[streamChildId(stream)] as ConnectionRef;
+  private viewOf(info: SessionInfo): SessionView {
+    const id = info.sessionId;
+    const now = this.now();
+    const ageMs = now - (this.watcher.createdAt(id) ?? now);
+    const idleMs = now - (this.watcher.lastActivityAt(id) ?? now);
+    const lifetimeLeft = info.limits.maxLifetimeMs - ageMs;
+    const expiresInMs = Math.max(
+      0,
+      isIdle(info.value) ? Math.min(lifetimeLeft, info.limits.idleTimeoutMs - idleMs) : lifetimeLeft,
+    );
+    return {
+      id,
+      state: info.value,
+      status: info.status,
+      protocolVersion: info.protocolVersion,
+      ageMs,
+      idleMs,
+      expiresInMs,
+      reinitializations: info.reinitializations,
+      streams: info.streams.map((stream) => ({
+        stream: stream.stream,
+        kind: stream.kind,
+        machine: stream.machine,
+        state: stream.value,
+        attempts: stream.attempt,
+        reconnects: Math.max(0, stream.opens - 1),
+        lastEventId: stream.lastEventId,
+      })),
+      ...(info.host
+        ? {
+            host: {
+              machine: info.host.machine,
+              state: info.host.value,
+              restarts: info.host.restarts,
+              attempt: info.host.attempt,
+            },
+          }
+        : {}),
+      eventLog: { events: info.eventLog.events, bytes: info.eventLog.bytes },
+    };
   }
 }

@@ -1,7 +1,7 @@
 /** Small HTTP helpers for the proxy: bodies, errors, header checks. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestId } from '../../machines/connection.types.js';
-import { errorBody, PROXY_ERROR } from './protocol.js';
+import type { ShepherdError } from '../errors.js';
 
 export function sendJson(
   res: ServerResponse,
@@ -18,14 +18,9 @@ export function sendJson(
   res.end(text);
 }
 
-/** An HTTP error with a JSON-RPC error body whose message says what to do. */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  options: { code?: number; id?: RequestId | null; headers?: Record<string, string> } = {},
-): void {
-  sendJson(res, status, errorBody(options.code ?? PROXY_ERROR, message, options.id ?? null), options.headers);
+/** An error as its HTTP status with a JSON-RPC error body (the stable code in `data`). */
+export function sendError(res: ServerResponse, error: ShepherdError, id: RequestId | null = null): void {
+  sendJson(res, error.status, error.toJsonRpc(id), { ...error.headers });
 }
 
 export type BodyResult = { ok: true; text: string } | { ok: false; tooLarge: true };

@@ -1,10 +1,20 @@
 /**
  * The MCP endpoint: POST, GET and DELETE, checked against the Streamable HTTP transport
- * rules, then handed to the session that owns the request.
+ * rules, then handed to the session that owns the request. What a session does with it
+ * (which stream, a resume, a refusal) is the session's answer, relayed by StreamRelay.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INITIALIZE_STREAM, type SessionActorRef, STANDALONE_STREAM } from '../../machines/session.machine.js';
+import {
+  InternalError,
+  LimitReachedError,
+  OriginNotAllowedError,
+  ProtocolViolationError,
+  RouteError,
+  SessionGoneError,
+  ShepherdError,
+} from '../errors.js';
+import type { SessionHandle } from '../session/session-handle.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { accepts, header, mediaTypeOf, originAllowed, readBody, sendError } from './http.js';
 import {
@@ -48,87 +58,94 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
     retryMs: options.sseRetryMs ?? DEFAULT_SSE_RETRY_MS,
     pollMs: options.ssePollMs ?? 0,
   };
-  /** The client GET attached to each session's standalone stream (one at a time). */
-  const standaloneClients = new Map<string, StreamRelay>();
 
-  function checkOrigin(req: IncomingMessage, res: ServerResponse): boolean {
-    if (originAllowed(header(req, 'origin'), options.allowedOrigins)) return true;
-    sendError(res, 403, `Origin ${header(req, 'origin')} is not allowed; add it to allowedOrigins (--allow-origin).`);
-    return false;
+  function checkOrigin(req: IncomingMessage): void {
+    if (!originAllowed(header(req, 'origin'), options.allowedOrigins)) {
+      throw new OriginNotAllowedError(header(req, 'origin'));
+    }
   }
 
-  /** The session named by Mcp-Session-Id, after the version header check; or an answer sent. */
-  function sessionFor(req: IncomingMessage, res: ServerResponse): { id: string; session: SessionActorRef } | undefined {
+  /** The session named by Mcp-Session-Id, after the version header check. */
+  function sessionFor(req: IncomingMessage): SessionHandle {
     const id = header(req, 'mcp-session-id');
     if (!id) {
       // "Servers that require a session ID SHOULD respond to requests without an
       // Mcp-Session-Id header (other than initialization) with HTTP 400 Bad Request."
-      sendError(res, 400, 'Bad Request: Mcp-Session-Id header is required; send initialize first to get one.');
-      return undefined;
+      throw new ProtocolViolationError(
+        'SHEPHERD_SESSION_ID_REQUIRED',
+        'Bad Request: Mcp-Session-Id header is required; send initialize first to get one.',
+      );
     }
-    const session = runtime.session(id);
-    if (session?.getSnapshot().status !== 'active') {
-      // "The server ... MUST respond to requests containing that session ID with 404".
-      sendError(res, 404, 'Session not found: it ended or expired. Start a new session with initialize.');
-      return undefined;
-    }
+    const handle = runtime.handle(id);
+    // "The server ... MUST respond to requests containing that session ID with 404".
+    if (handle === undefined) throw new SessionGoneError();
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !isSupportedVersion(version)) {
       // "If the server receives a request with an invalid or unsupported
       // MCP-Protocol-Version, it MUST respond with 400 Bad Request."
-      sendError(
-        res,
-        400,
+      throw new ProtocolViolationError(
+        'SHEPHERD_UNSUPPORTED_PROTOCOL_VERSION',
         `Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`,
       );
-      return undefined;
     }
-    return { id, session };
+    return handle;
   }
 
   const handler: McpHandler = {
     async post(req, res) {
-      if (!checkOrigin(req, res)) return;
+      checkOrigin(req);
       if (mediaTypeOf(header(req, 'content-type')) !== 'application/json') {
-        sendError(res, 415, 'Unsupported Media Type: Content-Type must be application/json.');
-        return;
+        throw new ProtocolViolationError(
+          'SHEPHERD_UNSUPPORTED_MEDIA_TYPE',
+          'Unsupported Media Type: Content-Type must be application/json.',
+          415,
+        );
       }
       const accept = header(req, 'accept');
       if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
         // "The client MUST include an Accept header, listing both application/json and
         // text/event-stream as supported content types."
-        sendError(res, 406, 'Not Acceptable: Accept must list both application/json and text/event-stream.');
-        return;
+        throw new ProtocolViolationError(
+          'SHEPHERD_NOT_ACCEPTABLE',
+          'Not Acceptable: Accept must list both application/json and text/event-stream.',
+          406,
+        );
       }
       const body = await readBody(req, maxBodyBytes);
       if (!body.ok) {
-        sendError(res, 413, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes (maxBodyBytes).`);
-        return;
+        throw new LimitReachedError(
+          'SHEPHERD_BODY_TOO_LARGE',
+          `Payload Too Large: the body exceeds ${maxBodyBytes} bytes (maxBodyBytes).`,
+          413,
+        );
       }
       const parsed = parseBody(body.text);
-      if (!parsed.ok) {
-        sendError(res, 400, parsed.message, { code: parsed.code });
-        return;
-      }
+      if (!parsed.ok) throw parsed.error;
       const { initialize, requestIds, isBatch } = parsed.body;
 
       if (initialize) {
         if (header(req, 'mcp-session-id')) {
-          sendError(res, 400, 'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id.', {
-            id: initialize.requestId,
-          });
+          sendError(
+            res,
+            new ProtocolViolationError(
+              'SHEPHERD_SESSION_ID_NOT_ALLOWED',
+              'Bad Request: initialize starts a new session and must not carry Mcp-Session-Id.',
+            ),
+            initialize.requestId,
+          );
           return;
         }
         const created = runtime.createSession({ body: body.text, requestId: initialize.requestId });
         if (!created.ok) {
-          sendError(res, 503, created.message, { id: initialize.requestId, headers: { 'retry-after': '5' } });
+          sendError(res, created.error, initialize.requestId);
           return;
         }
         const relay = new StreamRelay({
-          session: created.session,
+          handle: created.handle,
           res,
           kind: 'request',
-          stream: INITIALIZE_STREAM,
+          key: 'initialize',
+          opened: created.initializeStream,
           requestIds,
           requestedVersion: initialize.protocolVersion,
           headers: { 'mcp-session-id': created.sessionId },
@@ -138,101 +155,62 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         return;
       }
 
-      const found = sessionFor(req, res);
-      if (!found) return;
-      const version =
-        header(req, 'mcp-protocol-version') ??
-        found.session.getSnapshot().context.protocolVersion ??
-        DEFAULT_ASSUMED_VERSION;
+      const handle = sessionFor(req);
+      const version = header(req, 'mcp-protocol-version') ?? handle.protocolVersion ?? DEFAULT_ASSUMED_VERSION;
       if (isBatch && !allowsBatches(version)) {
-        sendError(res, 400, `Invalid Request: JSON-RPC batches are not allowed in protocol version ${version}.`, {
-          code: -32600,
-        });
-        return;
+        throw new ProtocolViolationError(
+          'SHEPHERD_BATCH_NOT_ALLOWED',
+          `Invalid Request: JSON-RPC batches are not allowed in protocol version ${version}.`,
+          400,
+          -32600,
+        );
       }
       const key = randomUUID();
       const relay = new StreamRelay({
-        session: found.session,
+        handle,
         res,
         kind: 'request',
         key,
         requestIds,
-        headers: { 'mcp-session-id': found.id },
+        headers: { 'mcp-session-id': handle.sessionId },
         sse,
       });
-      found.session.send({
+      await relay.send({
         type: 'session.request',
         key,
         body: body.text,
         requestIds,
         replayOnReinit: parsed.body.isInitializedNotification,
       });
-      await relay.done;
     },
 
     async get(req, res) {
-      if (!checkOrigin(req, res)) return;
+      checkOrigin(req);
       if (!accepts(header(req, 'accept'), 'text/event-stream')) {
-        sendError(res, 406, 'Not Acceptable: a GET must accept text/event-stream.');
-        return;
-      }
-      const found = sessionFor(req, res);
-      if (!found) return;
-      const { id, session } = found;
-      const headers = { 'mcp-session-id': id };
-      const lastEventId = header(req, 'last-event-id');
-
-      if (lastEventId !== undefined) {
-        const replay = runtime.replay(id, lastEventId);
-        if (!replay.ok) {
-          sendError(res, 400, `Bad Request: ${replay.message}`);
-          return;
-        }
-        const live = replay.stream in session.getSnapshot().context.streams;
-        const key = randomUUID();
-        const relay = new StreamRelay({
-          session,
-          res,
-          kind: 'resume',
-          stream: replay.stream,
-          key,
-          replay: replay.events,
-          headers,
-          sse,
-        });
-        relay.startNow();
-        if (!live && replay.stream === STANDALONE_STREAM) session.send({ type: 'session.listen', key });
-        else if (!live) relay.close();
-        await relay.done;
-        return;
-      }
-
-      if (standaloneClients.has(id)) {
-        sendError(
-          res,
-          409,
-          'Conflict: this session already has a server-to-client stream open; close it or resume with Last-Event-ID.',
+        throw new ProtocolViolationError(
+          'SHEPHERD_NOT_ACCEPTABLE',
+          'Not Acceptable: a GET must accept text/event-stream.',
+          406,
         );
-        return;
       }
-      const wasOpen = STANDALONE_STREAM in session.getSnapshot().context.streams;
+      const handle = sessionFor(req);
+      const headers = { 'mcp-session-id': handle.sessionId };
+      const lastEventId = header(req, 'last-event-id');
       const key = randomUUID();
-      const relay = new StreamRelay({ session, res, kind: 'listen', key, headers, sse });
-      standaloneClients.set(id, relay);
-      session.send({ type: 'session.listen', key });
-      if (wasOpen) relay.startNow();
-      await relay.done;
-      standaloneClients.delete(id);
+      const kind = lastEventId === undefined ? 'listen' : 'resume';
+      const relay = new StreamRelay({ handle, res, kind, key, headers, sse });
+      // "The client MAY issue an HTTP GET to the MCP endpoint ... to open an SSE stream";
+      // with Last-Event-ID it resumes one: the session answers either.
+      await relay.send(
+        lastEventId === undefined ? { type: 'session.listen', key } : { type: 'session.resume', key, lastEventId },
+      );
     },
 
     async delete(req, res) {
-      if (!checkOrigin(req, res)) return;
-      const found = sessionFor(req, res);
-      if (!found) return;
-      const ended = new Promise<void>((resolve) => {
-        found.session.subscribe({ complete: () => resolve(), error: () => resolve() });
-      });
-      found.session.send({ type: 'session.delete' });
+      checkOrigin(req);
+      const handle = sessionFor(req);
+      const ended = handle.ended();
+      handle.send({ type: 'session.delete' });
       await ended;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     },
@@ -243,11 +221,14 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         else if (req.method === 'GET') await handler.get(req, res);
         else if (req.method === 'DELETE') await handler.delete(req, res);
         else
-          sendError(res, 405, 'Method Not Allowed: use POST, GET or DELETE.', {
-            headers: { allow: 'POST, GET, DELETE' },
-          });
+          throw new RouteError(
+            'SHEPHERD_METHOD_NOT_ALLOWED',
+            'Method Not Allowed: use POST, GET or DELETE.',
+            'POST, GET, DELETE',
+          );
       } catch (error) {
-        sendError(res, 500, `Internal error in mcp-shepherd: ${(error as Error).message}`);
+        // Every refusal is a ShepherdError thrown by a check above; anything else is a bug.
+        sendError(res, error instanceof ShepherdError ? error : new InternalError((error as Error).message, error));
       }
     },
   };

@@ -1,5 +1,6 @@
 /** What the proxy checks of MCP's Streamable HTTP transport before anything goes upstream. */
 import type { RequestId } from '../../machines/connection.types.js';
+import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, ProtocolViolationError } from '../errors.js';
 
 /** Session-era revisions this proxy speaks (Streamable HTTP appeared in 2025-03-26). */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
@@ -19,11 +20,6 @@ export const allowsBatches = (version: string) => version === '2025-03-26';
 /** Priming events and server-initiated stream closes (SEP-1699) arrived in 2025-11-25. */
 export const supportsPriming = (version: string | undefined) => version !== undefined && version >= '2025-11-25';
 
-export const JSONRPC_PARSE_ERROR = -32700;
-export const JSONRPC_INVALID_REQUEST = -32600;
-/** Implementation-defined server errors (-32000 to -32099). */
-export const PROXY_ERROR = -32000;
-
 export interface ParsedBody {
   messages: Record<string, unknown>[];
   isBatch: boolean;
@@ -34,7 +30,17 @@ export interface ParsedBody {
   isInitializedNotification: boolean;
 }
 
-export type ParseResult = { ok: true; body: ParsedBody } | { ok: false; code: number; message: string };
+export type ParseResult = { ok: true; body: ParsedBody } | { ok: false; error: ProtocolViolationError };
+
+const invalid = (message: string): ParseResult => ({
+  ok: false,
+  error: new ProtocolViolationError(
+    'SHEPHERD_INVALID_REQUEST',
+    `Invalid Request: ${message}`,
+    400,
+    JSONRPC_INVALID_REQUEST,
+  ),
+});
 
 const isRequestId = (id: unknown): id is RequestId => typeof id === 'string' || typeof id === 'number';
 
@@ -44,11 +50,12 @@ export function parseBody(text: string): ParseResult {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, code: JSONRPC_PARSE_ERROR, message: `Parse error: ${(error as Error).message}` };
+    const message = `Parse error: ${(error as Error).message}`;
+    return { ok: false, error: new ProtocolViolationError('SHEPHERD_PARSE_ERROR', message, 400, JSONRPC_PARSE_ERROR) };
   }
   const isBatch = Array.isArray(value);
   const list = isBatch ? (value as unknown[]) : [value];
-  if (list.length === 0) return { ok: false, code: JSONRPC_INVALID_REQUEST, message: 'Invalid Request: empty batch' };
+  if (list.length === 0) return invalid('empty batch');
   const messages: Record<string, unknown>[] = [];
   const requestIds: RequestId[] = [];
   let initialize: ParsedBody['initialize'];
@@ -59,25 +66,17 @@ export function parseBody(text: string): ParseResult {
       Array.isArray(item) ||
       (item as { jsonrpc?: unknown }).jsonrpc !== '2.0'
     ) {
-      return { ok: false, code: JSONRPC_INVALID_REQUEST, message: 'Invalid Request: not a JSON-RPC 2.0 message' };
+      return invalid('not a JSON-RPC 2.0 message');
     }
     const message = item as Record<string, unknown>;
     const hasMethod = typeof message.method === 'string';
     const isResponse = 'result' in message || 'error' in message;
     if (!hasMethod && !isResponse) {
-      return {
-        ok: false,
-        code: JSONRPC_INVALID_REQUEST,
-        message: 'Invalid Request: neither a request, a notification nor a response',
-      };
+      return invalid('neither a request, a notification nor a response');
     }
     if (hasMethod && 'id' in message) {
       if (!isRequestId(message.id)) {
-        return {
-          ok: false,
-          code: JSONRPC_INVALID_REQUEST,
-          message: 'Invalid Request: id must be a string or a number',
-        };
+        return invalid('id must be a string or a number');
       }
       requestIds.push(message.id);
       if (message.method === 'initialize') {
@@ -89,18 +88,9 @@ export function parseBody(text: string): ParseResult {
   }
   if (initialize && list.length > 1) {
     // 2025-03-26: "The initialize request MUST NOT be part of a JSON-RPC batch".
-    return {
-      ok: false,
-      code: JSONRPC_INVALID_REQUEST,
-      message: 'Invalid Request: initialize must not be part of a batch',
-    };
+    return invalid('initialize must not be part of a batch');
   }
   const isInitializedNotification =
     messages.length === 1 && messages[0]?.method === 'notifications/initialized' && !('id' in (messages[0] ?? {}));
   return { ok: true, body: { messages, isBatch, requestIds, initialize, isInitializedNotification } };
-}
-
-/** A JSON-RPC error object as a response body. */
-export function errorBody(code: number, message: string, id: RequestId | null = null, data?: unknown) {
-  return { jsonrpc: '2.0' as const, id, error: data === undefined ? { code, message } : { code, message, data } };
 }

@@ -3,18 +3,24 @@
  * through, or an SSE stream written with the session's own event ids, keep-alives and (from
  * 2025-11-25) a priming event with a `retry:` hint, until the stream ends, the session ends,
  * the client goes or (polling) the proxy closes it. A client that goes early loses nothing:
- * the session keeps logging the stream for a resume.
+ * the session keeps logging the stream for a resume. Everything it knows of the session
+ * comes from the session's own events, through its handle.
  */
 import type { ServerResponse } from 'node:http';
-import type { Subscription } from 'xstate';
 import type { RequestId } from '../../machines/connection.types.js';
-import { formatEventId } from '../../machines/event-id.js';
-import type { SessionActorRef } from '../../machines/session.machine.js';
-import type { SessionEmitted } from '../../machines/session.types.js';
+import type { SessionCommand, SessionEmitted } from '../../machines/session.types.js';
+import {
+  NoStandaloneStreamError,
+  SessionGoneError,
+  type ShepherdError,
+  UpstreamStatusError,
+  UpstreamUnavailableError,
+} from '../errors.js';
+import type { KeyedEvent, SessionHandle, StreamEvent } from '../session/session-handle.js';
 import { SseWriter } from '../sse/sse-writer.js';
-import type { LoggedEvent } from '../store/memory-event-log.js';
 import { sendError, sendJson } from './http.js';
-import { errorBody, PROXY_ERROR, supportsPriming } from './protocol.js';
+import { supportsPriming } from './protocol.js';
+import { errorForRefusal } from './refusals.js';
 
 /** How the proxy writes SSE to its clients (the same for every stream). */
 export interface SseClientPolicy {
@@ -31,18 +37,17 @@ export interface SseClientPolicy {
 }
 
 export interface RelayOptions {
-  session: SessionActorRef;
+  handle: SessionHandle;
   res: ServerResponse;
   /** `request`: a POST's answer; `listen`: the standalone GET; `resume`: a GET with Last-Event-ID. */
   kind: 'request' | 'listen' | 'resume';
-  /** Known up front (initialize, resume); otherwise learnt from `session.stream.opened` for `key`. */
-  stream?: number | undefined;
-  key?: string | undefined;
+  /** The client request's handle in the session's events. */
+  key: string;
   requestIds?: readonly RequestId[] | undefined;
-  /** Events to write first (resume). */
-  replay?: readonly LoggedEvent[] | undefined;
   headers: Record<string, string>;
   sse: SseClientPolicy;
+  /** Known up front: the initialize stream, which the session opened as it started. */
+  opened?: { stream: number; primingId: string } | undefined;
   /** The version to judge priming by before the session has negotiated one (initialize). */
   requestedVersion?: string | undefined;
 }
@@ -51,10 +56,17 @@ type Emitted<T extends SessionEmitted['type']> = Extract<SessionEmitted, { type:
 
 export class StreamRelay {
   private stream: number | undefined;
+  private primingId: string | undefined;
+  private protocolVersion: string | undefined;
   private mode: 'pending' | 'json' | 'sse' | 'done' = 'pending';
   private writer: SseWriter | undefined;
-  private readonly subscriptions: Subscription[] = [];
-  private attached = false;
+  private readonly stops: Array<() => void> = [];
+  /** A resume's view of the session's streams before its answer: events it may have to write. */
+  private buffered: StreamEvent[] | undefined;
+  private streamEnded = false;
+  /** Answered with one JSON body: the client never saw an event id, so it holds no stream. */
+  private json = false;
+  private writtenToEnd = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private resolveDone!: () => void;
   /** Resolves when the relay has finished with the response. */
@@ -63,125 +75,187 @@ export class StreamRelay {
   });
 
   constructor(private readonly options: RelayOptions) {
-    this.stream = options.stream;
-    const { session, res } = options;
-    const on = <T extends SessionEmitted['type']>(type: T, handler: (event: Emitted<T>) => void) =>
-      this.subscriptions.push(session.on(type, handler as (event: SessionEmitted) => void));
-    on('session.stream.opened', (e) => {
-      if (this.stream === undefined && e.key === options.key) this.stream = e.stream;
+    const { handle, res } = options;
+    this.stops.push(
+      handle.onKey(options.key, {
+        keyed: (event) => this.onKeyed(event),
+        ended: () => this.sessionEnded(),
+      }),
+    );
+    if (options.opened) this.follow(options.opened.stream, options.opened.primingId, undefined);
+    if (options.kind === 'resume') {
+      this.buffered = [];
+      this.stops.push(handle.onEveryStream({ stream: (event) => this.buffered?.push(event) }));
+    }
+    res.once('finish', () => {
+      this.writtenToEnd = true;
     });
-    on('session.refused', (e) => {
-      if (e.key !== options.key || this.mode !== 'pending') return;
-      const status = REFUSAL_STATUS[e.code];
-      sendError(res, status, e.message, { headers: status === 400 ? {} : { 'retry-after': '1' } });
-      this.finish();
-    });
-    on('session.stream.status', (e) => {
-      if (e.stream !== this.stream || this.mode !== 'pending' || e.state !== 'open') return;
-      if (e.status.bodyKind === 'json') this.mode = 'json';
-      else this.startSse();
-    });
-    on('session.event', (e) => {
-      if (e.stream !== this.stream) return;
+    res.once('close', () => this.clientGone());
+  }
+
+  /** Sends the command this relay answers, once it listens for the answer. */
+  send(command: SessionCommand): Promise<void> {
+    this.options.handle.send(command);
+    return this.done;
+  }
+
+  private onKeyed(event: KeyedEvent): void {
+    if (this.mode === 'done') return;
+    if (event.type === 'session.refused') {
+      this.fail(errorForRefusal(event.code, event.message));
+    } else if (event.type === 'session.stream.opened') {
+      this.follow(event.stream, event.primingId, event.protocolVersion);
+      if (event.alreadyLive) this.startSse();
+    } else this.resumed(event);
+  }
+
+  /** From now on this relay writes `stream`'s events. */
+  private follow(stream: number, primingId: string, protocolVersion: string | undefined): void {
+    this.stream = stream;
+    this.primingId = primingId;
+    this.protocolVersion = protocolVersion;
+    this.stops.push(
+      this.options.handle.onStream(stream, {
+        stream: (event) => this.onStream(event),
+        ended: () => this.sessionEnded(),
+      }),
+    );
+  }
+
+  private onStream(event: StreamEvent): void {
+    if (event.type === 'session.stream.status') {
+      if (this.mode !== 'pending' || event.state !== 'open') return;
+      if (event.status.bodyKind === 'json') {
+        this.mode = 'json';
+        this.json = true;
+      } else this.startSse();
+    } else if (event.type === 'session.event') {
       if (this.mode === 'json') {
-        // No attach: the answer goes out at once, and the stream itself keeps the session busy.
-        sendJson(res, 200, e.data, options.headers);
+        sendJson(this.options.res, 200, event.data, this.options.headers);
         this.finish();
-      } else if (this.mode === 'sse') this.writer?.event(e.data, e.eventId);
-    });
-    on('session.stream.ended', (e) => {
-      if (e.stream === this.stream) this.ended(e);
-    });
-    on('session.ended', () => {
-      if (this.mode === 'pending') sendError(res, 404, sessionGoneMessage);
+      } else if (this.mode === 'sse') this.writer?.event(event.data, event.eventId);
+    } else this.ended(event);
+  }
+
+  /**
+   * The log's answer to a resume: the replay, then what the stream carried while the log was
+   * read (events the replay may not have had), then the live stream if it goes on.
+   */
+  private resumed(event: Emitted<'session.resumed'>): void {
+    const buffered = this.buffered ?? [];
+    this.buffered = undefined;
+    this.protocolVersion = event.protocolVersion;
+    this.startSse(false);
+    let written = 0;
+    // The client has its cursor; it gets the retry hint (below) and what it missed.
+    for (const logged of event.events) {
+      this.writer?.event(logged.data, logged.eventId);
+      written++;
+    }
+    for (const live of buffered) {
+      if (live.type !== 'session.event' || live.stream !== event.stream || live.seq <= event.throughSeq) continue;
+      this.writer?.event(live.data, live.eventId);
+      written++;
+    }
+    if (this.primes()) {
+      // Nothing replayed, but the log was read past the client's cursor: prime it there.
+      if (written === 0 && event.throughSeq > event.afterSeq) {
+        this.writer?.event('', event.primingId, this.options.sse.retryMs);
+      } else this.writer?.retry(this.options.sse.retryMs);
+    }
+    if (event.live) {
+      this.follow(event.stream, event.primingId, event.protocolVersion);
+      // What was buffered also holds the stream's end, if it ended before the answer.
+      const end = buffered.find((e) => e.type === 'session.stream.ended' && e.stream === event.stream);
+      if (end !== undefined && end.type === 'session.stream.ended') this.ended(end);
+    } else {
+      this.stream = event.stream;
+      this.streamEnded = true;
       this.finish();
-    });
-    res.on('close', () => this.finish());
+    }
   }
 
-  /** Starts writing at once: a resume, or a listen to a standalone stream already open. */
-  startNow(): void {
-    this.startSse();
-    for (const event of this.options.replay ?? []) this.writer?.event(event.data, event.eventId);
+  private primes(): boolean {
+    return supportsPriming(this.protocolVersion ?? this.options.requestedVersion);
   }
 
-  /** Ends the relay now (a resume of a stream that has already finished). */
-  close(): void {
-    this.finish();
-  }
-
-  private startSse(): void {
+  private startSse(prime = true): void {
     if (this.mode !== 'pending') return;
     this.mode = 'sse';
-    this.attach();
-    const { sse, headers, kind } = this.options;
+    const { sse, headers } = this.options;
     this.writer = new SseWriter(this.options.res, { keepAliveMs: sse.keepAliveMs, headers });
     this.writer.start();
-    const { context } = this.options.session.getSnapshot();
-    if (!supportsPriming(context.protocolVersion ?? this.options.requestedVersion) || this.stream === undefined) return;
-    // A resume needs no priming: its replayed events carry ids, and a priming id here could
-    // repeat the id of one of them; the client already has a cursor.
-    if (kind !== 'resume') {
-      // "The server SHOULD immediately send an SSE event consisting of an event ID and an
-      // empty data field in order to prime the client to reconnect" (2025-11-25, SEP-1699).
-      this.writer.event('', formatEventId(context.config.eventTag, this.stream, context.nextSeq - 1), sse.retryMs);
-    }
+    if (!this.primes()) return;
+    // "The server SHOULD immediately send an SSE event consisting of an event ID and an
+    // empty data field in order to prime the client to reconnect" (2025-11-25, SEP-1699).
+    if (prime && this.primingId !== undefined) this.writer.event('', this.primingId, sse.retryMs);
     // "The server MAY close the connection after sending the priming event"; the client
     // "MUST respect the retry field" and resume, so nothing is lost.
     if (sse.pollMs > 0) this.pollTimer = setTimeout(() => this.finish(), sse.pollMs);
   }
 
   private ended(e: Emitted<'session.stream.ended'>): void {
+    if (this.mode === 'done') return;
+    this.streamEnded = true;
     const { res, requestIds = [] } = this.options;
     if (this.mode === 'sse') {
       // Requests the stream never answered get an error each, so no client call hangs.
       for (const id of e.unanswered) {
-        this.writer?.event(JSON.stringify(errorBody(PROXY_ERROR, streamEndedMessage(e), id)));
+        this.writer?.event(
+          JSON.stringify(new UpstreamUnavailableError(streamEndedMessage(e), 'SHEPHERD_STREAM_ENDED').toJsonRpc(id)),
+        );
       }
-    } else if (this.mode === 'pending' || this.mode === 'json') {
-      const id = requestIds.length === 1 ? (requestIds[0] ?? null) : null;
-      if (e.state === 'closed' && requestIds.length === 0) {
-        // "the server MUST return HTTP status code 202 Accepted with no body".
-        res.writeHead(202, this.options.headers).end();
-      } else if (e.state === 'expired' || e.state === 'stopped') sendError(res, 404, sessionGoneMessage, { id });
-      else if ((e.status === 405 || e.status === 404) && this.options.kind === 'listen') {
-        // A stateless upstream may have no GET route at all (404): either way, no stream.
-        sendError(res, 405, 'The upstream server does not offer a server-to-client stream (GET).', {
-          headers: { allow: 'POST, DELETE' },
-        });
-      } else if (e.status !== undefined) {
-        // The proxy's session still exists: an upstream 404 (without a session to lose) must
-        // not read as "session not found" to the client.
-        sendError(res, e.status === 404 ? 502 : e.status, `Upstream answered: ${e.detail ?? e.status}`, { id });
-      } else sendError(res, 502, streamEndedMessage(e), { id });
+    } else if (e.state === 'closed' && requestIds.length === 0) {
+      // "the server MUST return HTTP status code 202 Accepted with no body".
+      res.writeHead(202, this.options.headers).end();
+    } else {
+      this.fail(errorForEnd(e, this.options.kind), requestIds.length === 1 ? (requestIds[0] ?? null) : null);
+      return;
     }
     this.finish();
   }
 
-  private attach(): void {
-    if (this.attached) return;
-    this.attached = true;
-    this.options.session.send({ type: 'session.client.attach' });
+  private fail(error: ShepherdError, id: RequestId | null = null): void {
+    sendError(this.options.res, error, id);
+    this.finish();
+  }
+
+  private sessionEnded(): void {
+    if (this.mode === 'pending') this.fail(new SessionGoneError());
+    else this.finish();
+  }
+
+  /** The client response is over; the session hears of it if the client held a stream. */
+  private clientGone(): void {
+    this.finish();
+    const { handle, key } = this.options;
+    if (this.stream === undefined || this.json || !handle.alive) return;
+    handle.send({
+      type: 'session.client.detach',
+      key,
+      stream: this.stream,
+      delivered: this.writtenToEnd && this.streamEnded,
+    });
   }
 
   private finish(): void {
     if (this.mode === 'done') return;
     this.mode = 'done';
     clearTimeout(this.pollTimer);
-    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    for (const stop of this.stops) stop();
+    this.stops.length = 0;
     this.writer?.end();
-    if (this.attached) this.options.session.send({ type: 'session.client.detach' });
     this.resolveDone();
   }
 }
 
-const REFUSAL_STATUS: Record<Emitted<'session.refused'>['code'], number> = {
-  'too-many-streams': 429,
-  'not-initialized': 400,
-  reinitializing: 503,
-};
-
-const sessionGoneMessage = 'Session not found: it ended or expired. Start a new session with initialize.';
+function errorForEnd(e: Emitted<'session.stream.ended'>, kind: RelayOptions['kind']): ShepherdError {
+  if (e.state === 'expired' || e.state === 'stopped') return new SessionGoneError();
+  // A stateless upstream may have no GET route at all (404): either way, no stream.
+  if ((e.status === 405 || e.status === 404) && kind === 'listen') return new NoStandaloneStreamError();
+  if (e.status !== undefined) return new UpstreamStatusError(e.status, e.detail ?? String(e.status));
+  return new UpstreamUnavailableError(streamEndedMessage(e));
+}
 
 function streamEndedMessage(e: Emitted<'session.stream.ended'>): string {
   return `The upstream stream ended before answering (${e.state}${e.reason ? `: ${e.reason}` : ''}${

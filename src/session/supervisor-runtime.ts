@@ -1,31 +1,42 @@
 /**
- * The supervisor with its effects: real connections, the upstream DELETE, one event log per
- * session. This is what the proxy and embedders talk to.
+ * The supervisor with its effects: real connections (HTTP or a stdio process), the upstream
+ * DELETE, an event log per session. This is what the proxy and embedders talk to; it is
+ * also the one place that reads the actors' snapshots, into the typed views below.
  */
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { type Actor, createActor, type InspectionEvent } from 'xstate';
-import type { ConnectionOptionsInput, RequestId } from '../../machines/connection.types.js';
-import { processMachine } from '../../machines/process.machine.js';
-import { type SessionActorRef, sessionMachine } from '../../machines/session.machine.js';
+import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import type { connectionMachine } from '../../machines/connection.machine.js';
+import { connectionStateName } from '../../machines/connection.machine.js';
+import type { ConnectionOptionsInput, ConnectionStateName, RequestId } from '../../machines/connection.types.js';
+import type { EventLogStats } from '../../machines/event-log.js';
+import { processMachine, processStateName } from '../../machines/process.machine.js';
+import type { ProcessStateName } from '../../machines/process.types.js';
+import { reinitializeMachine } from '../../machines/reinitialize.machine.js';
+import {
+  HOST_ID,
+  INITIALIZE_STREAM,
+  primingIdOf,
+  type SessionActorRef,
+  type SessionContext,
+  sessionMachine,
+  streamChildId,
+} from '../../machines/session.machine.js';
 import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
-import { sessionIdOfChild, sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
-import type { SupervisorEmitted, SupervisorLimits } from '../../machines/supervisor.types.js';
+import { sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from '../../machines/supervisor.types.js';
+import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createConnectionLogic } from '../sse/connection-logic.js';
-import {
-  DEFAULT_EVENT_LOG_LIMITS,
-  type EventLogLimits,
-  MemoryEventLog,
-  type ReplayResult,
-} from '../store/memory-event-log.js';
+import { createConnectionLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
+import { type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
 import { createStdioRunner } from '../upstream/stdio-runner.js';
-import { createStdioStreamLogic } from '../upstream/stdio-stream.js';
 import { indexScheduler } from './indexed-scheduler.js';
+import { SessionHandle } from './session-handle.js';
 
 export interface SupervisorRuntimeOptions {
+  /** The upstream of every session, unless createSession names another. */
   upstream: UpstreamTarget;
   supervisor?: Partial<SupervisorLimits>;
   session?: Partial<SessionLimits>;
@@ -48,31 +59,91 @@ export const mintSessionId = () => randomBytes(32).toString('base64url');
 const mintEventTag = () => randomBytes(6).toString('base64url');
 
 export type CreateSessionResult =
-  | { ok: true; sessionId: string; session: SessionActorRef }
-  | { ok: false; code: string; message: string };
+  | {
+      ok: true;
+      sessionId: string;
+      handle: SessionHandle;
+      /** The stream the initialize answer comes on, and its priming id. */
+      initializeStream: { stream: number; primingId: string };
+    }
+  | { ok: false; error: ShepherdError };
+
+/** One of a session's streams, as the admin API and metrics see it. */
+export interface StreamInfo {
+  stream: number;
+  kind: 'get' | 'post';
+  machine: 'connection';
+  state: ConnectionStateName;
+  /** The connection machine's state value, e.g. `{ "streaming": { "open": "receiving" } }`. */
+  value: unknown;
+  attempt: number;
+  opens: number;
+  lastEventId: string | undefined;
+  /** A client response is attached to it. */
+  attached: boolean;
+  context: SnapshotFrom<typeof connectionMachine>['context'] | undefined;
+}
+
+/** A stdio session's server process. */
+export interface HostInfo {
+  machine: 'process';
+  state: ProcessStateName;
+  value: unknown;
+  restarts: number;
+  attempt: number;
+  context: SnapshotFrom<typeof processMachine>['context'];
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  /** The session machine's state value, e.g. `{ "live": { "active": "idle" } }`. */
+  value: unknown;
+  status: string;
+  protocolVersion: string | undefined;
+  reinitializations: number;
+  limits: SessionLimits;
+  streams: StreamInfo[];
+  host: HostInfo | undefined;
+  eventLog: EventLogStats;
+  context: SessionContext;
+}
+
+type ChildSnapshot = { machine?: { id?: unknown } } | undefined;
+const machineIdOf = (snapshot: unknown) => (snapshot as ChildSnapshot)?.machine?.id;
+const isConnectionSnapshot = (s: unknown): s is SnapshotFrom<typeof connectionMachine> =>
+  machineIdOf(s) === 'connection';
+const isProcessSnapshot = (s: unknown): s is SnapshotFrom<typeof processMachine> => machineIdOf(s) === 'process';
+
+const REFUSALS: Record<SupervisorRefusal, (message: string) => ShepherdError> = {
+  'too-many-sessions': (message) => new LimitReachedError('SHEPHERD_TOO_MANY_SESSIONS', message, 503, 5),
+  draining: (message) => new UnavailableError('SHEPHERD_DRAINING', message, 5),
+  'invalid-session-id': (message) => new InternalError(message),
+  'unknown-session': (message) => new SessionGoneError(message),
+};
+
+/** A stdio upstream: its streams read a pipe, where a heartbeat has nothing to measure. */
+function forStdio(upstream: UpstreamTarget, connection: ConnectionOptionsInput | undefined) {
+  if (upstream.process === undefined) return { upstream, connection };
+  return {
+    upstream: isStdioUrl(upstream.url) ? upstream : { ...upstream, url: `${STDIO_SCHEME}${upstream.url}` },
+    connection: { ...connection, heartbeatTimeoutMs: 0 },
+  };
+}
 
 export class SupervisorRuntime {
   readonly actor: Actor<typeof supervisorMachine>;
-  private readonly logs = new Map<string, MemoryEventLog>();
-  private readonly logLimits: EventLogLimits;
-  private eventsReplayed = 0;
-  /** Evictions of logs already freed (their sessions ended). */
-  private evictedFromEnded = 0;
+  private readonly logs: MemoryEventLogs;
+  private readonly handles = new WeakMap<SessionActorRef, SessionHandle>();
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
-    this.logLimits = { ...DEFAULT_EVENT_LOG_LIMITS, ...options.eventLog };
-    const stdio = options.upstream.process !== undefined;
+    this.logs = new MemoryEventLogs(options.eventLog);
+    const connection = createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {});
     const sessionLogic = sessionMachine.provide({
       actors: {
-        // A stdio upstream's streams talk to the session's process; an HTTP one's to the URL.
-        connection: stdio
-          ? (createStdioStreamLogic() as unknown as ReturnType<typeof createConnectionLogic>)
-          : createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        connection,
+        reinitialize: reinitializeMachine.provide({ actors: { connection } }),
         upstreamHost: processMachine.provide({ actors: { runner: createStdioRunner({ logger: options.logger }) } }),
         deleteUpstream: createDeleteUpstream(options.dispatcher),
-      },
-      actions: {
-        record: ({ context }, event) => this.logs.get(context.sessionId)?.append(event),
       },
     });
     const groupLogic = sessionGroupMachine.provide({ actors: { session: sessionLogic } });
@@ -84,24 +155,25 @@ export class SupervisorRuntime {
     // Before start: every delayed event of every session and stream goes through it.
     indexScheduler(this.actor.system);
     this.actor.subscribe({ error: (error) => console.error('mcp-shepherd: supervisor failed', error) });
-    this.actor.on('supervisor.lifecycle', (event) => {
-      // The log goes with the session: nothing of an ended session stays in memory.
-      if (event.event === 'expired' || event.event === 'terminated' || event.event === 'failed') {
-        this.dropLog(event.sessionId);
-      }
-    });
     this.actor.start();
   }
 
-  /** Starts a session whose first act is to send the client's initialize upstream. */
-  createSession(initialize: { body: string; requestId: RequestId }, key = 'initialize'): CreateSessionResult {
+  /**
+   * Starts a session whose first act is to send the client's initialize upstream; to the
+   * runtime's upstream, or to the one given (one runtime may hold sessions to several).
+   */
+  createSession(
+    initialize: { body: string; requestId: RequestId },
+    options: { key?: string; upstream?: UpstreamTarget } = {},
+  ): CreateSessionResult {
+    const key = options.key ?? 'initialize';
     const sessionId = mintSessionId();
     const eventTag = mintEventTag();
     let refusal: Extract<SupervisorEmitted, { type: 'supervisor.refused' }> | undefined;
     const sub = this.actor.on('supervisor.refused', (event) => {
       if (event.key === key) refusal = event;
     });
-    this.logs.set(sessionId, new MemoryEventLog(eventTag, this.logLimits));
+    const { upstream, connection } = forStdio(options.upstream ?? this.options.upstream, this.options.connection);
     this.actor.send({
       type: 'supervisor.create',
       key,
@@ -109,68 +181,82 @@ export class SupervisorRuntime {
         sessionId,
         eventTag,
         initialize: { key, ...initialize },
-        upstream: this.options.upstream,
+        upstream,
+        eventLog: this.logs.create(eventTag),
         ...(this.options.session ? { limits: this.options.session } : {}),
-        ...(this.options.connection ? { connection: this.options.connection } : {}),
+        ...(connection ? { connection } : {}),
         ...(this.options.onUpstreamGone ? { onUpstreamGone: this.options.onUpstreamGone } : {}),
       },
     });
     sub.unsubscribe();
-    const session = this.session(sessionId);
-    if (refusal || !session) {
-      this.logs.delete(sessionId);
-      return { ok: false, code: refusal?.code ?? 'failed', message: refusal?.message ?? 'session did not start' };
+    const actor = this.actorOf(sessionId);
+    if (refusal || !actor) {
+      const error = refusal ? REFUSALS[refusal.code](refusal.message) : new InternalError('the session did not start');
+      return { ok: false, error };
     }
-    return { ok: true, sessionId, session };
+    // The session opened the initialize stream as it started, before anyone could listen.
+    const stream = INITIALIZE_STREAM;
+    const primingId = primingIdOf(actor.getSnapshot().context, stream);
+    return { ok: true, sessionId, handle: this.handleOf(actor), initializeStream: { stream, primingId } };
   }
 
+  private actorOf(sessionId: string): SessionActorRef | undefined {
+    const ref = this.actor.system.get(sessionSystemId(sessionId));
+    return ref !== undefined && ref.getSnapshot().status === 'active' ? (ref as SessionActorRef) : undefined;
+  }
+
+  /** The handle the HTTP layer uses for a live session; undefined when there is none. */
+  handle(sessionId: string): SessionHandle | undefined {
+    const actor = this.actorOf(sessionId);
+    return actor === undefined ? undefined : this.handleOf(actor);
+  }
+
+  private handleOf(actor: SessionActorRef): SessionHandle {
+    let handle = this.handles.get(actor);
+    if (handle === undefined) {
+      handle = new SessionHandle(actor.getSnapshot().context.sessionId, actor);
+      this.handles.set(actor, handle);
+    }
+    return handle;
+  }
+
+  /** The session actor itself, for embedders that watch it (its emitted events, snapshots). */
   session(sessionId: string): SessionActorRef | undefined {
-    return this.actor.system.get(sessionSystemId(sessionId)) as SessionActorRef | undefined;
+    return this.actorOf(sessionId);
   }
 
   /** Every session actor alive now, from every group. */
   sessionActors(): SessionActorRef[] {
     const sessions: SessionActorRef[] = [];
     for (const group of Object.values(this.actor.getSnapshot().children)) {
-      const children = (group?.getSnapshot() as { children?: Record<string, SessionActorRef | undefined> } | undefined)
-        ?.children;
-      for (const session of Object.values(children ?? {})) if (session) sessions.push(session);
+      for (const session of Object.values(group?.getSnapshot().children ?? {})) if (session) sessions.push(session);
     }
     return sessions;
   }
 
   /** The ids of every session alive now. */
   sessionIds(): string[] {
-    return this.sessionActors().flatMap((session) => sessionIdOfChild(session) ?? []);
+    return this.sessionActors().map((session) => session.getSnapshot().context.sessionId);
   }
 
   get sessionCount(): number {
     return this.actor.getSnapshot().context.live;
   }
 
-  eventLog(sessionId: string): MemoryEventLog | undefined {
-    return this.logs.get(sessionId);
+  /** What a session is doing now: its state, its streams and process, its event log. */
+  inspect(sessionId: string): SessionInfo | undefined {
+    const actor = this.actorOf(sessionId);
+    return actor === undefined ? undefined : describeSession(actor);
   }
 
-  /** The events of one stream after `lastEventId`, from the session's log. */
-  replay(sessionId: string, lastEventId: string): ReplayResult {
-    const log = this.logs.get(sessionId);
-    if (!log) return { ok: false, code: 'unknown', message: 'No such session.' };
-    const result = log.replayAfter(lastEventId);
-    if (result.ok) this.eventsReplayed += result.events.length;
-    return result;
+  /** Every live session, described. */
+  inspectAll(): SessionInfo[] {
+    return this.sessionActors().map(describeSession);
   }
 
   /** Running totals for metrics: events replayed to resuming clients, events evicted from full logs. */
   get stats(): { eventsReplayed: number; eventsEvicted: number } {
-    let evicted = this.evictedFromEnded;
-    for (const log of this.logs.values()) evicted += log.evicted;
-    return { eventsReplayed: this.eventsReplayed, eventsEvicted: evicted };
-  }
-
-  private dropLog(sessionId: string): void {
-    this.evictedFromEnded += this.logs.get(sessionId)?.evicted ?? 0;
-    this.logs.delete(sessionId);
+    return { eventsReplayed: this.logs.totals.replayed, eventsEvicted: this.logs.totals.evicted };
   }
 
   /** Refuses new sessions, shuts every session down (DELETE upstream) and resolves when none is left. */
@@ -185,6 +271,51 @@ export class SupervisorRuntime {
 
   stop(): void {
     this.actor.stop();
-    this.logs.clear();
   }
+}
+
+function describeSession(actor: SessionActorRef): SessionInfo {
+  const snapshot = actor.getSnapshot();
+  const { context } = snapshot;
+  const streams: StreamInfo[] = Object.entries(context.streams.entries).map(([key, entry]) => {
+    const stream = Number(key);
+    const child = snapshot.children[streamChildId(stream)]?.getSnapshot();
+    const connection = isConnectionSnapshot(child) ? child : undefined;
+    return {
+      stream,
+      kind: entry.kind,
+      machine: 'connection',
+      // Stopped for a re-initialization, it has no child until it is sent again.
+      state: connection ? connectionStateName(connection.value) : 'waiting',
+      value: connection?.value ?? 'waiting',
+      attempt: connection?.context.attempt ?? 0,
+      opens: connection?.context.opens ?? 0,
+      lastEventId: connection?.context.lastEventId,
+      attached: entry.client !== undefined,
+      context: connection?.context,
+    };
+  });
+  const hostSnapshot = snapshot.children[HOST_ID]?.getSnapshot();
+  const host: HostInfo | undefined = isProcessSnapshot(hostSnapshot)
+    ? {
+        machine: 'process',
+        state: processStateName(hostSnapshot.value),
+        value: hostSnapshot.value,
+        restarts: hostSnapshot.context.restarts,
+        attempt: hostSnapshot.context.attempt,
+        context: hostSnapshot.context,
+      }
+    : undefined;
+  return {
+    sessionId: context.sessionId,
+    value: snapshot.value,
+    status: snapshot.status,
+    protocolVersion: context.protocolVersion,
+    reinitializations: context.reinitializations,
+    limits: context.limits,
+    streams,
+    host,
+    eventLog: context.config.eventLog.stats(),
+    context,
+  };
 }

@@ -50,6 +50,11 @@ export class SseWriter {
     this.write(`${frame}\n`);
   }
 
+  /** Sets the client's reconnection time alone: a block without data dispatches no event. */
+  retry(ms: number): void {
+    if (this.open) this.write(`retry: ${ms}\n\n`);
+  }
+
   comment(text: string): void {
     if (this.open) this.write(`: ${text}\n\n`);
   }

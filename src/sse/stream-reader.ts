@@ -5,8 +5,14 @@
  */
 import { createParser } from 'eventsource-parser';
 import { Client, type Dispatcher, request } from 'undici';
-import { fromCallback } from 'xstate';
-import type { ConnectionEvent, ReaderEvent, StreamEvent, StreamRequest } from '../../machines/connection.types.js';
+import { type CallbackLogicFunction, fromCallback } from 'xstate';
+import type {
+  ConnectionEvent,
+  ReaderEvent,
+  ReaderInbound,
+  StreamEvent,
+  StreamRequest,
+} from '../../machines/connection.types.js';
 import { parseRetryAfter } from '../../machines/delay-policy.js';
 
 export interface StreamReaderOptions {
@@ -59,11 +65,14 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function createStreamReader(options: StreamReaderOptions = {}) {
+/** The reader as a callback function, so that another reader can hand a request on to it. */
+export function httpReader(
+  options: StreamReaderOptions = {},
+): CallbackLogicFunction<ReaderInbound, ConnectionEvent, StreamRequest> {
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const now = options.now ?? Date.now;
 
-  return fromCallback<ConnectionEvent, StreamRequest>(({ input, sendBack }) => {
+  return ({ input, sendBack }) => {
     const controller = new AbortController();
     let stopped = false;
     /** The response has been read to its end: nothing left to abort. */
@@ -154,5 +163,7 @@ export function createStreamReader(options: StreamReaderOptions = {}) {
       // the default one is a DOMException with a (source-mapped) stack, every time.
       if (!drained) controller.abort(STOPPED);
     };
-  });
+  };
 }
+
+export const createStreamReader = (options: StreamReaderOptions = {}) => fromCallback(httpReader(options));

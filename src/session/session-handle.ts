@@ -1,0 +1,126 @@
+/**
+ * How the HTTP layer talks to one session: commands in, and the session's emitted events
+ * handed to the one client response they concern. The handle subscribes to its session
+ * once and routes by request key and by stream, so an event costs one lookup however many
+ * requests are in flight. It reads nothing of the machine's context but what it exposes
+ * here, through the runtime that owns the actor.
+ */
+import type { SessionActorRef } from '../../machines/session.machine.js';
+import type { SessionCommand, SessionEmitted } from '../../machines/session.types.js';
+
+/** Events that answer one client request (by its key). */
+export type KeyedEvent = Extract<
+  SessionEmitted,
+  { type: 'session.stream.opened' | 'session.refused' | 'session.resumed' }
+>;
+/** Events of one stream. */
+export type StreamEvent = Extract<
+  SessionEmitted,
+  { type: 'session.event' | 'session.stream.status' | 'session.stream.ended' }
+>;
+
+export interface SessionListener {
+  keyed?(event: KeyedEvent): void;
+  stream?(event: StreamEvent): void;
+  /** The session is over (ended, or its actor stopped). */
+  ended?(): void;
+}
+
+export class SessionHandle {
+  private readonly byKey = new Map<string, SessionListener>();
+  private readonly byStream = new Map<number, Set<SessionListener>>();
+  /** Listeners that want every stream's events for a while (a resume before its answer). */
+  private readonly everyStream = new Set<SessionListener>();
+  private readonly endListeners = new Set<SessionListener>();
+  private over = false;
+
+  constructor(
+    readonly sessionId: string,
+    private readonly actor: SessionActorRef,
+  ) {
+    actor.on('*', (event: SessionEmitted) => this.dispatch(event));
+    actor.subscribe({ complete: () => this.end(), error: () => this.end() });
+  }
+
+  get alive(): boolean {
+    return !this.over && this.actor.getSnapshot().status === 'active';
+  }
+
+  /** The protocol version the session negotiated with the upstream, once it has. */
+  get protocolVersion(): string | undefined {
+    return this.actor.getSnapshot().context.protocolVersion;
+  }
+
+  send(command: SessionCommand): void {
+    this.actor.send(command);
+  }
+
+  /** Listens for the answers to request `key`; returns the function that stops it. */
+  onKey(key: string, listener: SessionListener): () => void {
+    this.byKey.set(key, listener);
+    this.endListeners.add(listener);
+    return () => {
+      if (this.byKey.get(key) === listener) this.byKey.delete(key);
+      this.endListeners.delete(listener);
+    };
+  }
+
+  onStream(stream: number, listener: SessionListener): () => void {
+    let set = this.byStream.get(stream);
+    if (set === undefined) {
+      set = new Set();
+      this.byStream.set(stream, set);
+    }
+    set.add(listener);
+    this.endListeners.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.byStream.get(stream) === set) this.byStream.delete(stream);
+      this.endListeners.delete(listener);
+    };
+  }
+
+  onEveryStream(listener: SessionListener): () => void {
+    this.everyStream.add(listener);
+    return () => this.everyStream.delete(listener);
+  }
+
+  /** Resolves when the session is over. */
+  ended(): Promise<void> {
+    if (this.over) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.endListeners.add({ ended: resolve });
+    });
+  }
+
+  private dispatch(event: SessionEmitted): void {
+    switch (event.type) {
+      case 'session.stream.opened':
+      case 'session.refused':
+      case 'session.resumed':
+        this.byKey.get(event.key)?.keyed?.(event);
+        return;
+      case 'session.event':
+      case 'session.stream.status':
+      case 'session.stream.ended':
+        for (const listener of this.everyStream) listener.stream?.(event);
+        for (const listener of this.byStream.get(event.stream) ?? []) listener.stream?.(event);
+        return;
+      case 'session.ended':
+        this.end();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    for (const listener of [...this.endListeners]) listener.ended?.();
+    this.endListeners.clear();
+    this.byKey.clear();
+    this.byStream.clear();
+    this.everyStream.clear();
+  }
+}
