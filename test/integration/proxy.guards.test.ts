@@ -143,7 +143,8 @@ describe('endpoint guards', () => {
     });
     expect(first.status).toBe(200);
     const second = await send(url, 'GET', undefined, { ...healthy.headers, accept: 'text/event-stream' });
-    expectError(second, 409, -32000, /already has a server-to-client stream/);
+    expectError(second, 409, -32000, /another client connection is attached to this stream/);
+    expect(second.messages[0]).toMatchObject({ error: { data: { code: 'SHEPHERD_STREAM_ATTACHED' } } });
     controller.abort();
 
     const other = await openSession(url);

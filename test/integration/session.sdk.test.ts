@@ -56,12 +56,27 @@ function start(options: Partial<SupervisorRuntimeOptions> = {}): SupervisorRunti
 /** Creates a session and waits for its initialize to complete. */
 async function open(rt: SupervisorRuntime) {
   const created = rt.createSession(initialize());
-  if (!created.ok) throw new Error(created.message);
+  if (!created.ok) throw created.error;
+  const session = rt.session(created.sessionId) as SessionActorRef;
   const events = new Recorder<SessionEmitted>();
-  created.session.on('*', (event: SessionEmitted) => events.push(event));
+  session.on('*', (event: SessionEmitted) => events.push(event));
   await events.until((all) => all.some((e) => e.type === 'session.initialized'), 'initialized');
-  const upstreamSessionId = created.session.getSnapshot().context.upstreamSessionId as string;
-  return { ...created, events, upstreamSessionId };
+  const upstreamSessionId = session.getSnapshot().context.upstreamSessionId as string;
+  return { sessionId: created.sessionId, session, events, upstreamSessionId };
+}
+
+/** Resumes with Last-Event-ID and waits for the session's answer to it. */
+let resumes = 0;
+async function resume(session: SessionActorRef, events: Recorder<SessionEmitted>, lastEventId: string) {
+  const key = `resume-${resumes++}`;
+  session.send({ type: 'session.resume', key, lastEventId });
+  await events.until(
+    (all) => all.some((e) => (e.type === 'session.resumed' || e.type === 'session.refused') && e.key === key),
+    'the answer to the resume',
+  );
+  return events.items.find(
+    (e) => (e.type === 'session.resumed' || e.type === 'session.refused') && e.key === key,
+  ) as Extract<SessionEmitted, { type: 'session.resumed' | 'session.refused' }>;
 }
 
 const messagesOn = (events: SessionEmitted[], stream: number) =>
@@ -73,7 +88,6 @@ const messagesOn = (events: SessionEmitted[], stream: number) =>
 
 async function listen(session: SessionActorRef, events: Recorder<SessionEmitted>) {
   session.send({ type: 'session.listen', key: 'get' });
-  session.send({ type: 'session.client.attach' });
   await events.until(
     (all) => all.some((e) => e.type === 'session.stream.status' && e.stream === 0 && e.state === 'open'),
     'standalone stream open',
@@ -130,7 +144,10 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(messagesOn(b.events.items, 0)).toEqual(['for-b']);
     // An id from session a means nothing to session b.
     const idFromA = a.events.items.find((e) => e.type === 'session.event' && e.stream === 0) as { eventId: string };
-    expect(rt.replay(b.sessionId, idFromA.eventId)).toMatchObject({ ok: false, code: 'foreign' });
+    expect(await resume(b.session, b.events, idFromA.eventId)).toMatchObject({
+      type: 'session.refused',
+      code: 'foreign',
+    });
   });
 
   it('resumes after the upstream connection is cut: every missed event exactly once, in order', async () => {
@@ -157,20 +174,29 @@ describe('sessions over real sockets, SDK upstream', () => {
     const ids = events.items.flatMap((e) => (e.type === 'session.event' && e.stream === 0 ? [e.eventId] : []));
     const seqs = ids.map((id) => parseEventId(id)?.seq ?? 0);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-    const replay = rt.replay(sessionId, ids[1] as string);
-    expect(replay.ok && replay.events.map((e) => JSON.parse(e.data).params.data)).toEqual(['n3', 'n4']);
+    // The stream is attached to the listening client: a second client may not resume it (409).
+    expect(await resume(session, events, ids[1] as string)).toMatchObject({ code: 'stream-attached' });
+    session.send({ type: 'session.client.detach', key: 'get', stream: 0, delivered: false });
+    const replay = await resume(session, events, ids[1] as string);
+    expect(replay.type === 'session.resumed' && replay.events.map((e) => JSON.parse(e.data).params.data)).toEqual([
+      'n3',
+      'n4',
+    ]);
+    expect(replay).toMatchObject({ live: true, stream: 0 });
+    expect(rt.inspect(sessionId)?.streams.find((s) => s.stream === 0)?.attached).toBe(true);
   });
 
   it('expires when idle: upstream DELETE sent, children, timers, log and sockets all gone', async () => {
     const rt = start({ session: { idleTimeoutMs: 60_000 } });
     const { session, sessionId, events, upstreamSessionId } = await open(rt);
+    const log = session.getSnapshot().context.config.eventLog;
     await events.until(() => session.getSnapshot().matches({ live: { active: 'idle' } }), 'idle');
     clock.advance(60_000);
     await events.until((all) => all.some((e) => e.type === 'session.ended'), 'ended');
     expect(events.items.find((e) => e.type === 'session.ended')).toMatchObject({ state: 'expired', reason: 'idle' });
     await waitFor(() => upstream.deleted.includes(upstreamSessionId) && rt.sessionCount === 0);
     expect(rt.session(sessionId)).toBeUndefined();
-    expect(rt.eventLog(sessionId)).toBeUndefined();
+    expect(log.stats()).toMatchObject({ events: 0, bytes: 0 });
     expect(clock.pending()).toEqual([]);
     expect(upstream.sessions.has(upstreamSessionId)).toBe(false);
   });
@@ -181,7 +207,7 @@ describe('sessions over real sockets, SDK upstream', () => {
     const baseline = heapAfterGc();
     const ids = await createAndEnd(rt, 1000);
     expect(new Set(ids).size).toBe(1000);
-    expect(ids.filter((id) => rt.eventLog(id) !== undefined || rt.session(id) !== undefined)).toEqual([]);
+    expect(ids.filter((id) => rt.session(id) !== undefined)).toEqual([]);
     expect(upstream.deleted).toHaveLength(1050);
     expect(rt.sessionCount).toBe(0);
     expect(rt.sessionActors()).toEqual([]);

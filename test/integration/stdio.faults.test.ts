@@ -75,6 +75,22 @@ describe('a misbehaving stdio server behind mcp-shepherd', () => {
     expect(liveProcessCount()).toBe(0);
   });
 
+  it('the first process gets the client’s initialize once; a restarted one gets the replay once', async () => {
+    const { client } = await start();
+    expect(text(await client.callTool({ name: 'initializes', arguments: {} }))).toBe('initializes:1');
+    await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/restarted/);
+    const after = await client.callTool({ name: 'initializes', arguments: {} });
+    expect(text(after)).toBe('initializes:1');
+  });
+
+  it('a server that answers initialize with an error: the client gets it, the session and process are gone', async () => {
+    const starting = start({ FAIL_INITIALIZE: '1' });
+    await expect(starting).rejects.toThrow(/this server refuses to initialize/);
+    await waitFor(() => (shepherd?.listSessions().length ?? 1) === 0, 'the session to end', 3000);
+    await waitFor(() => liveProcessCount() === 0, 'the process to exit', 3000);
+    expect(shepherd?.runtime.sessionCount).toBe(0);
+  });
+
   it('a server that ignores SIGTERM is killed when its session ends: no process left', async () => {
     const { client, transport } = await start({ IGNORE_SIGTERM: '1' });
     const pid = Number(text(await client.callTool({ name: 'echo', arguments: {} })).split(':')[2]);

@@ -10,12 +10,24 @@ import type {
   ConnectionEvent,
   ConnectionInput,
   ConnectionStatus,
+  ReaderInbound,
   StreamRequest,
 } from '../../machines/connection.types.js';
-import type { MachineModel } from './harness.js';
+import type { Effect, MachineModel, Step, World } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
 
 type Logged = { kind: 'request'; request: StreamRequest } | { kind: 'abort' } | ConnectionStatus | ConnectionDelivery;
+
+interface Reader {
+  request: StreamRequest;
+  sendBack: (event: ConnectionEvent) => void;
+  stopped: boolean;
+}
+
+interface ConnectionWorld extends World {
+  log: Logged[];
+  readers: Reader[];
+}
 
 const baseInput = {
   url: 'http://127.0.0.1:9/mcp',
@@ -46,40 +58,94 @@ const response = { jsonrpc: '2.0', id: 1, result: {} };
 const RETRY_AFTER_MS = 2000;
 const RETRY_HINT_MS = 500;
 
-const model: MachineModel<typeof connectionMachine> = {
+type ConnectionEffect = Effect<typeof connectionMachine, ConnectionWorld>;
+
+const reports = (e: ConnectionEffect) =>
+  (e.recorded as Logged[]).filter((r): r is ConnectionStatus => 'type' in r && r.type === 'connection.status');
+const deliveries = (e: ConnectionEffect) =>
+  (e.recorded as Logged[]).filter((r): r is ConnectionDelivery => 'type' in r && r.type === 'connection.event');
+const aborted = (e: ConnectionEffect) => (e.recorded as Logged[]).some((r) => 'kind' in r && r.kind === 'abort');
+const requested = (e: ConnectionEffect) =>
+  (e.recorded as Logged[]).flatMap((r) => ('kind' in r && r.kind === 'request' ? [r.request] : []));
+
+/** The step's last reported state change is this one, for this reason. */
+function reported(state: ConnectionStatus['state'], reason?: ConnectionStatus['reason']) {
+  return (e: ConnectionEffect) => {
+    const last = reports(e).at(-1);
+    expect([last?.state, last?.reason]).toEqual([state, reason ?? expect.anything()]);
+  };
+}
+
+/** The stream ended in a final state: reported, request aborted, output set, nothing scheduled. */
+function ended(state: 'closed' | 'failed' | 'expired', reason: ConnectionStatus['reason']) {
+  return (e: ConnectionEffect) => {
+    reported(state, reason)(e);
+    expect(e.after.snapshot.output).toMatchObject({ state, reason });
+    expect(e.after.clock.pending()).toEqual([]);
+    expect(e.after.world.readers.every((r) => r.stopped)).toBe(true);
+  };
+}
+
+/** A failure that will be retried: reported as waiting, why, with its delay the only timer. */
+function willRetry(reason: ConnectionStatus['reason'], counts = true) {
+  return (e: ConnectionEffect) => {
+    reported('waiting', reason)(e);
+    const report = reports(e).at(-1);
+    expect(e.after.clock.pending()).toEqual([report?.delayMs]);
+    expect(e.after.snapshot.context.attempt).toBe(e.before.snapshot.context.attempt + (counts ? 1 : 0));
+    expect(aborted(e)).toBe(true);
+  };
+}
+
+const delivered = (e: ConnectionEffect, id: string | undefined) =>
+  expect(deliveries(e).map((d) => d.event.id)).toEqual([id]);
+const lastReaderEvent = (e: ConnectionEffect) => (e.step as { event?: { id?: string } }).event;
+
+const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
   machine: connectionMachine,
-  inputs,
-  provide: (log) =>
+  world: () => ({ log: [], readers: [] }),
+  provide: (world) =>
     connectionMachine.provide({
       actors: {
-        openStream: fromCallback<ConnectionEvent, StreamRequest>(({ input }) => {
-          log.push({ kind: 'request', request: input });
-          return () => log.push({ kind: 'abort' });
+        openStream: fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
+          const reader: Reader = { request: input, sendBack, stopped: false };
+          world.readers.push(reader);
+          world.log.push({ kind: 'request', request: input });
+          return () => {
+            reader.stopped = true;
+            world.log.push({ kind: 'abort' });
+          };
         }),
       },
       actions: {
         report: ({ context }, params: { state: ConnectionStatus['state'] }) =>
-          log.push({
+          world.log.push({
             type: 'connection.status',
             id: context.id,
             state: params.state,
             reason: context.reason,
             attempt: context.attempt,
             opens: context.opens,
+            status: context.status,
+            detail: context.detail,
             delayMs: params.state === 'waiting' ? context.delayMs : undefined,
             delaySource: params.state === 'waiting' ? context.delaySource : undefined,
           } satisfies ConnectionStatus),
         deliver: ({ context, event }) => {
           if (event.type !== 'stream.event') throw new Error(`deliver on ${event.type}`);
           const { type: _t, ...streamEvent } = event;
-          log.push({ type: 'connection.event', id: context.id, event: streamEvent } satisfies ConnectionDelivery);
+          world.log.push({ type: 'connection.event', id: context.id, event: streamEvent } satisfies ConnectionDelivery);
         },
       },
     }),
-  events: ({ context }) => {
+  inputCount: inputs.length,
+  input: (index) => inputs[index] as ConnectionInput,
+  commands: ['connection.stop'],
+  steps: ({ context }, world) => {
+    const steps: Step<typeof connectionMachine>[] = [{ type: 'connection.stop' }];
+    if (!world.readers.some((r) => !r.stopped)) return steps;
     const fresh = `ev-${context.opens}-${context.recentIds.length}`;
     const events: ConnectionEvent[] = [
-      { type: 'connection.stop' },
       { type: 'stream.response', status: 200, contentType: 'text/event-stream' },
       { type: 'stream.response', status: 200, contentType: 'application/json' },
       { type: 'stream.response', status: 200, contentType: 'text/html' },
@@ -98,7 +164,11 @@ const model: MachineModel<typeof connectionMachine> = {
     if (context.lastEventId !== undefined) {
       events.push({ type: 'stream.event', id: context.lastEventId, data: '{}', message: {} });
     }
-    return events;
+    return [...steps, ...events.map((event) => ({ type: '@world' as const, action: 'reader', event }))];
+  },
+  perform: (step, world) => {
+    const reader = world.readers.find((r) => !r.stopped);
+    reader?.sendBack(step.event as ConnectionEvent);
   },
   serialize: ({ value, context }) =>
     JSON.stringify([
@@ -109,18 +179,17 @@ const model: MachineModel<typeof connectionMachine> = {
       context.retryHintMs !== undefined,
       context.active,
     ]),
-  check: ({ snapshot, log, clock, input }) => {
-    const entries = log as Logged[];
+  check: ({ snapshot, world, clock, input }) => {
+    const entries = world.log;
     const name = connectionStateName(snapshot.value);
-    const live =
-      entries.filter((e) => 'kind' in e && e.kind === 'request').length -
-      entries.filter((e) => 'kind' in e && e.kind === 'abort').length;
     // Exactly one HTTP request is in flight while streaming, none otherwise.
-    expect(live).toBe(name === 'connecting' || name === 'open' || name === 'stalled' ? 1 : 0);
+    expect(world.readers.filter((r) => !r.stopped)).toHaveLength(
+      name === 'connecting' || name === 'open' || name === 'stalled' ? 1 : 0,
+    );
 
     // Every state change is reported; the last report names the current state.
-    const reports = entries.filter((e): e is ConnectionStatus => 'type' in e && e.type === 'connection.status');
-    expect(reports.at(-1)?.state).toBe(name);
+    const statuses = entries.filter((e): e is ConnectionStatus => 'type' in e && e.type === 'connection.status');
+    expect(statuses.at(-1)?.state).toBe(name);
 
     // No event id is delivered twice.
     const ids = entries
@@ -132,21 +201,18 @@ const model: MachineModel<typeof connectionMachine> = {
     const { context } = snapshot;
     expect(context.attempt).toBeLessThanOrEqual(context.options.backoff.maxAttempts);
 
-    const lastRequest = entries.filter((e) => 'kind' in e && e.kind === 'request').at(-1) as
-      | { request: StreamRequest }
-      | undefined;
+    const lastRequest = world.readers.at(-1)?.request;
     if (lastRequest && name === 'connecting') {
-      const { request } = lastRequest;
       const firstPost = input.method === 'POST' && context.opens === 0;
-      expect(request.method).toBe(firstPost ? 'POST' : 'GET');
-      expect(request.headers['mcp-session-id']).toBe('upstream-1');
-      expect(request.headers.accept).toBe(firstPost ? 'application/json, text/event-stream' : 'text/event-stream');
-      expect(request.headers['last-event-id']).toBe(context.lastEventId);
-      expect(request.body).toBe(firstPost ? input.body : undefined);
+      expect(lastRequest.method).toBe(firstPost ? 'POST' : 'GET');
+      expect(lastRequest.headers['mcp-session-id']).toBe('upstream-1');
+      expect(lastRequest.headers.accept).toBe(firstPost ? 'application/json, text/event-stream' : 'text/event-stream');
+      expect(lastRequest.headers['last-event-id']).toBe(context.lastEventId);
+      expect(lastRequest.body).toBe(firstPost ? input.body : undefined);
     }
 
     if (name === 'waiting') {
-      const report = reports.at(-1);
+      const report = statuses.at(-1);
       // Precedence: Retry-After > retry hint > backoff (±25 % jitter, capped).
       if (report?.delaySource === 'retry-after') expect(report.delayMs).toBe(RETRY_AFTER_MS);
       else if (context.retryHintMs !== undefined) expect(report?.delayMs).toBe(RETRY_HINT_MS);
@@ -164,6 +230,123 @@ const model: MachineModel<typeof connectionMachine> = {
       expect(snapshot.output?.state).toBe(name);
     }
   },
+  effects: {
+    'connection --connection.stop--> connection.closed': ended('closed', 'stopped'),
+    'connection.streaming --stream.retry--> (self)': (e) => {
+      expect(e.after.snapshot.context.retryHintMs).toBe(RETRY_HINT_MS);
+      expect(reports(e)).toEqual([]);
+    },
+    'connection.streaming.connecting --stream.response[isAccepted]--> connection.closed': ended('closed', 'accepted'),
+    'connection.streaming.connecting --stream.response[isStreamBody]--> connection.streaming.open': (e) => {
+      const { opens } = e.before.snapshot.context;
+      reported('open', opens === 0 ? 'opened' : 'resumed')(e);
+      expect(e.after.snapshot.context.opens).toBe(opens + 1);
+    },
+    'connection.streaming.connecting --stream.response[isSessionGone]--> connection.expired': (e) => {
+      ended('expired', 'session-not-found')(e);
+      expect(e.after.snapshot.output?.status).toBe(404);
+    },
+    'connection.streaming.connecting --stream.response[and(isRetryableStatus, mayRetry, attemptsExhausted)]--> connection.failed':
+      ended('failed', 'attempts-exhausted'),
+    'connection.streaming.connecting --stream.response[and(isRetryableStatus, mayRetry)]--> connection.waiting': (
+      e,
+    ) => {
+      willRetry('http-status')(e);
+      expect(reports(e).at(-1)?.status).toBeGreaterThanOrEqual(500);
+    },
+    'connection.streaming.connecting --stream.response[is2xx]--> connection.failed': (e) => {
+      // A 2xx that is neither a stream nor (a POST's) JSON answer.
+      ended('failed', 'content-type')(e);
+      expect(e.after.snapshot.output?.detail).toMatch(/^HTTP 200 \((text\/html|application\/json)\)/);
+    },
+    'connection.streaming.connecting --stream.response--> connection.failed': (e) => {
+      ended('failed', 'http-status')(e);
+      expect(e.after.snapshot.output?.detail).toContain('bad request');
+    },
+    'connection.streaming.connecting --stream.error[not(mayRetry)]--> connection.failed': (e) => {
+      // A POST that may have been processed is never sent again.
+      ended('failed', 'not-resumable')(e);
+      expect(e.after.input.method).toBe('POST');
+    },
+    'connection.streaming.connecting --stream.error[attemptsExhausted]--> connection.failed': ended(
+      'failed',
+      'attempts-exhausted',
+    ),
+    'connection.streaming.connecting --stream.error--> connection.waiting': willRetry('network-error'),
+    'connection.streaming.connecting --after connectTimeout[not(mayRetry)]--> connection.failed': (e) => {
+      ended('failed', 'not-resumable')(e);
+      expect(e.after.snapshot.output?.detail).toContain('connect-timeout');
+    },
+    'connection.streaming.connecting --after connectTimeout[attemptsExhausted]--> connection.failed': ended(
+      'failed',
+      'attempts-exhausted',
+    ),
+    'connection.streaming.connecting --after connectTimeout--> connection.waiting': willRetry('connect-timeout'),
+    'connection.streaming.open --stream.end[not(mayRetry)]--> connection.failed': ended('failed', 'not-resumable'),
+    // SEP-1699: a graceful close is not a failed attempt.
+    'connection.streaming.open --stream.end--> connection.waiting': willRetry('server-closed', false),
+    'connection.streaming.open --stream.error[not(mayRetry)]--> connection.failed': ended('failed', 'not-resumable'),
+    'connection.streaming.open --stream.error[attemptsExhausted]--> connection.failed': ended(
+      'failed',
+      'attempts-exhausted',
+    ),
+    'connection.streaming.open --stream.error--> connection.waiting': willRetry('dropped'),
+    'connection.streaming.open --after healthyAfter--> (self)': (e) => {
+      expect(e.after.snapshot.context.attempt).toBe(0);
+      expect(reports(e)).toEqual([]);
+    },
+    'connection.streaming.open.receiving --stream.bytes--> (self)': (e) => {
+      expect(e.after.snapshot.context.active).toBe(true);
+      expect(e.recorded).toEqual([]);
+    },
+    'connection.streaming.open.receiving --stream.event[isRepeat]--> (self)': (e) => {
+      expect(deliveries(e)).toEqual([]);
+      expect(e.after.snapshot.context.active).toBe(true);
+    },
+    'connection.streaming.open.receiving --stream.event[completesStream]--> connection.closed': (e) => {
+      delivered(e, lastReaderEvent(e)?.id);
+      ended('closed', 'completed')(e);
+    },
+    'connection.streaming.open.receiving --stream.event--> (self)': (e) => {
+      delivered(e, lastReaderEvent(e)?.id);
+      expect(e.after.snapshot.context.lastEventId).toBe(lastReaderEvent(e)?.id);
+    },
+    'connection.streaming.open.receiving --after heartbeat[and(heartbeatEnabled, wasActive)]--> connection.streaming.open.receiving':
+      (e) => {
+        // Activity seen: the next period starts clean, nothing reported.
+        expect(e.before.snapshot.context.active).toBe(true);
+        expect(e.after.snapshot.context.active).toBe(false);
+        expect(reports(e)).toEqual([]);
+        expect(e.after.snapshot.matches({ streaming: { open: 'receiving' } })).toBe(true);
+      },
+    'connection.streaming.open.receiving --after heartbeat[heartbeatEnabled]--> connection.streaming.open.stalled':
+      reported('stalled'),
+    'connection.streaming.open.stalled --stream.bytes--> connection.streaming.open.receiving': reported(
+      'open',
+      'recovered',
+    ),
+    'connection.streaming.open.stalled --stream.event[isRepeat]--> connection.streaming.open.receiving': (e) => {
+      reported('open', 'recovered')(e);
+      expect(deliveries(e)).toEqual([]);
+    },
+    'connection.streaming.open.stalled --stream.event[completesStream]--> connection.closed': (e) => {
+      delivered(e, lastReaderEvent(e)?.id);
+      ended('closed', 'completed')(e);
+    },
+    'connection.streaming.open.stalled --stream.event--> connection.streaming.open.receiving': (e) => {
+      delivered(e, lastReaderEvent(e)?.id);
+      expect(reports(e).at(-1)?.reason).toBe('recovered');
+    },
+    'connection.streaming.open.stalled --after stallGrace[and(mayRetry, attemptsExhausted)]--> connection.failed':
+      ended('failed', 'attempts-exhausted'),
+    'connection.streaming.open.stalled --after stallGrace[mayRetry]--> connection.waiting': willRetry('stalled'),
+    'connection.waiting --after reconnectDelay--> connection.streaming': (e) => {
+      reported('connecting')(e);
+      const [request] = requested(e);
+      expect(request?.method).toBe('GET');
+      expect(request?.headers['last-event-id']).toBe(e.after.snapshot.context.lastEventId);
+    },
+  },
 };
 
-describeTransitions(model, (index) => inputs[index]?.id ?? '');
+await describeTransitions(model, (index) => inputs[index]?.id ?? '');

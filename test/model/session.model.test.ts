@@ -1,196 +1,418 @@
+/**
+ * The session machine with its real children: connection machines (whose HTTP reader is
+ * the fake leaf here), the re-initialization machine, the stdio process machine (with a fake
+ * runner), replay actors reading a real memory log, and a fake upstream DELETE. The test
+ * only sends what the proxy sends (commands) and makes the world answer.
+ */
 import { expect } from 'vitest';
-import { fromCallback, fromPromise } from 'xstate';
-import type { connectionMachine } from '../../machines/connection.machine.js';
-import type { ConnectionInput, ConnectionStatus } from '../../machines/connection.types.js';
+import type { ConnectionEvent } from '../../machines/connection.types.js';
 import { parseEventId } from '../../machines/event-id.js';
-import type { processMachine } from '../../machines/process.machine.js';
-import { INITIALIZE_STREAM, STANDALONE_STREAM, sessionMachine } from '../../machines/session.machine.js';
-import type { DeleteUpstreamInput, SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
-import type { MachineModel } from './harness.js';
+import { sessionMachine } from '../../machines/session.machine.js';
+import type { SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
+import type { Effect, MachineModel, Step } from './harness.js';
+import {
+  INITIALIZE_BODY,
+  INITIALIZED_BODY,
+  isInitialize,
+  type Logged,
+  performReaderStep,
+  provideSession,
+  readerSteps,
+  type SessionWorld,
+  sessionInput,
+  sessionWorld,
+  TAG,
+} from './session-world.js';
 import { describeTransitions } from './transition-suite.js';
 
-type Logged =
-  | { kind: 'spawn'; input: ConnectionInput }
-  | { kind: 'stop'; id: string }
-  | { kind: 'delete'; headers: Record<string, string> }
-  | { kind: 'record'; stream: number; eventId: string }
-  | { kind: 'notify'; event: string }
-  | { kind: 'emit'; event: SessionEmitted }
-  | { kind: 'spawn-host' }
-  | { kind: 'stop-host' }
-  | { kind: 'host-received'; type: string };
+const baseInput = (world: SessionWorld): SessionInput => sessionInput(world.eventLog);
 
-const input: SessionInput = {
-  sessionId: 'client-session-0123456789',
-  eventTag: 'tag1',
-  initialize: { key: 'init', body: '{"jsonrpc":"2.0","id":0,"method":"initialize"}', requestId: 0 },
-  upstream: { url: 'http://127.0.0.1:9/mcp', headers: { authorization: 'Bearer t' } },
-  limits: { maxConnectionsPerSession: 2, idleTimeoutMs: 1000, maxLifetimeMs: 100_000, deleteTimeoutMs: 500 },
+/**
+ * A session that ends when the upstream loses it (policy propagate), a stdio one (its `host`
+ * child is the process machine), and one that re-initializes the upstream. In this order,
+ * the search finds what each adds at the shallowest depth it can.
+ */
+const inputs = [
+  (world: SessionWorld): SessionInput => ({ ...baseInput(world), onUpstreamGone: 'propagate' }),
+  (world: SessionWorld): SessionInput => ({
+    ...baseInput(world),
+    upstream: {
+      url: 'stdio:server',
+      process: { command: 'server' },
+      processOptions: { restart: { maxAttempts: 1, baseMs: 100, jitter: 0 }, graceMs: 100, killAfterMs: 100 },
+    },
+  }),
+  baseInput,
+];
+const INPUT_LABELS = ['http, propagate', 'stdio', 'http, reinitialize'];
+
+/** The stdio process's state and crash count, for telling search nodes apart. */
+const hostState = (snapshot: unknown) => {
+  const host = snapshot as { value?: unknown; context?: { attempt?: number } } | undefined;
+  return host && [host.value, host.context?.attempt];
 };
 
-function status(stream: number, state: ConnectionStatus['state'], extra: Partial<ConnectionStatus> = {}): SessionEvent {
-  return { type: 'connection.status', id: `stream-${stream}`, state, attempt: 0, opens: 1, ...extra };
-}
+type SessionEffect = Effect<typeof sessionMachine, SessionWorld>;
+const recorded = (e: SessionEffect) => e.recorded as Logged[];
+const emitted = <T extends SessionEmitted['type']>(e: SessionEffect, type: T) =>
+  recorded(e).flatMap((r) =>
+    r.kind === 'emit' && r.event.type === type ? [r.event as Extract<SessionEmitted, { type: T }>] : [],
+  );
+const posted = (e: SessionEffect) => recorded(e).flatMap((r) => (r.kind === 'request' ? [r.request] : []));
+const keyOf = (e: SessionEffect) => (e.step as { key?: string }).key;
+const stepEvent = (e: SessionEffect) => (e.step as { event?: ConnectionEvent }).event;
 
-function delivery(stream: number, message: unknown, id = `u${stream}`): SessionEvent {
-  return { type: 'connection.event', id: `stream-${stream}`, event: { id, data: JSON.stringify(message), message } };
-}
-
-/** The same session with a stdio upstream: it runs a `host` child (the process). */
-const stdioInput: SessionInput = {
-  ...input,
-  upstream: { url: 'stdio:server', process: { command: 'server' } },
+/** The step's command was refused with this code, and nothing was opened for it. */
+const refused = (code: string) => (e: SessionEffect) => {
+  expect(emitted(e, 'session.refused')).toEqual([
+    expect.objectContaining({ key: keyOf(e), code, message: expect.stringMatching(/.{20,}/) }),
+  ]);
+  expect(emitted(e, 'session.stream.opened')).toEqual([]);
+  expect(posted(e)).toEqual([]);
 };
 
-const model: MachineModel<typeof sessionMachine> = {
+/** The session is on its way out for this reason: every stream stopped and the clients told. */
+const endingBecause = (reason: string) => (e: SessionEffect) => {
+  const { snapshot, world: w } = e.after;
+  expect(snapshot.context.endReason).toBe(reason);
+  expect(w.readers.every((r) => r.stopped)).toBe(true);
+  const live = Object.keys(e.before.snapshot.context.streams.entries).map(Number);
+  const ended = emitted(e, 'session.stream.ended').map((s) => s.stream);
+  for (const stream of live) expect(ended).toContain(stream);
+  expect(snapshot.status === 'done' || snapshot.matches('stoppingHost') || snapshot.matches('deletingUpstream')).toBe(
+    true,
+  );
+};
+
+/** The session is over: one announcement, its log freed, nothing running, nothing scheduled. */
+const over = (state: 'terminated' | 'expired') => (e: SessionEffect) => {
+  const { snapshot, world: w, clock } = e.after;
+  expect(snapshot.status).toBe('done');
+  expect(snapshot.output?.state).toBe(state);
+  expect(emitted(e, 'session.ended')).toEqual([expect.objectContaining({ state })]);
+  expect(recorded(e)).toContainEqual({ kind: 'notify', event: state });
+  expect(w.eventLog.freed).toBe(true);
+  expect(w.readers.every((r) => r.stopped)).toBe(true);
+  expect(w.runner?.stopped ?? true).toBe(true);
+  expect(clock.pending()).toEqual([]);
+};
+
+/** A DELETE went upstream, naming the upstream session. */
+const deleteSent = (e: SessionEffect) => {
+  const deletes = recorded(e).flatMap((r) => (r.kind === 'delete' ? [r.headers] : []));
+  expect(deletes).toEqual([expect.objectContaining({ 'mcp-session-id': e.after.snapshot.context.upstreamSessionId })]);
+  expect(e.after.snapshot.matches('deletingUpstream')).toBe(true);
+};
+
+const resumeAnswer = (e: SessionEffect) => {
+  const answers = [...emitted(e, 'session.resumed'), ...emitted(e, 'session.refused')];
+  expect(answers).toHaveLength(1);
+  return answers[0];
+};
+
+/** The resume was answered with the replay; `live`: the client now holds the stream. */
+const resumed = (live: boolean) => (e: SessionEffect) => {
+  const [answer] = emitted(e, 'session.resumed');
+  expect(answer).toMatchObject({ live, events: expect.any(Array) });
+  if (!answer) return;
+  const { entries } = e.after.snapshot.context.streams;
+  expect(entries[answer.stream]?.client).toBe(live ? answer.key : undefined);
+  for (const event of answer.events) expect(parseEventId(event.eventId)?.stream).toBe(answer.stream);
+  expect(e.after.snapshot.context.resuming).toEqual([]);
+};
+
+const model: MachineModel<typeof sessionMachine, SessionWorld> = {
   machine: sessionMachine,
-  inputs: [input, stdioInput],
-  provide: (log) =>
-    sessionMachine.provide({
-      actors: {
-        connection: fromCallback<never, ConnectionInput>(({ input }) => {
-          log.push({ kind: 'spawn', input });
-          return () => log.push({ kind: 'stop', id: input.id });
-        }) as unknown as typeof connectionMachine,
-        upstreamHost: fromCallback<{ type: string }, { sessionId: string }>(({ receive }) => {
-          log.push({ kind: 'spawn-host' });
-          receive((event) => log.push({ kind: 'host-received', type: event.type }));
-          return () => log.push({ kind: 'stop-host' });
-        }) as unknown as typeof processMachine,
-        deleteUpstream: fromPromise<void, DeleteUpstreamInput>(({ input }) => {
-          log.push({ kind: 'delete', headers: input.headers });
-          return new Promise<void>(() => {});
-        }),
-      },
-      actions: {
-        record: (_, params) => log.push({ kind: 'record', stream: params.stream, eventId: params.eventId }),
-        notify: (_, params) => log.push({ kind: 'notify', event: params.event }),
-      },
-    }),
-  attach: (actor, log) => {
-    actor.on('*', (event: SessionEmitted) => log.push({ kind: 'emit', event: event as SessionEmitted }));
+  world: sessionWorld,
+  provide: (w) => provideSession(w),
+  attach: (actor, w) => {
+    actor.on('*', (event: SessionEmitted) => w.log.push({ kind: 'emit', event }));
   },
-  events: ({ context }) => {
-    const events: SessionEvent[] = [
-      { type: 'session.request', key: `r${context.nextStream}`, body: '{}', requestIds: [context.nextStream] },
+  // Each input adds what it reaches at its shallowest; the full space of a session is vast.
+  search: { maxDepth: 10, patience: 1, patienceFrom: 3 },
+  inputCount: inputs.length,
+  input: (index, w) => (inputs[index] as (w: SessionWorld) => SessionInput)(w),
+  commands: [
+    'session.request',
+    'session.listen',
+    'session.resume',
+    'session.client.detach',
+    'session.delete',
+    'session.shutdown',
+  ],
+  steps: ({ context }, w) => {
+    // Keys and ids from the world's history: the same path always makes the same steps.
+    const n = w.log.length + 10;
+    const commands: SessionEvent[] = [
       {
         type: 'session.request',
-        key: 'n',
-        body: '{"method":"notifications/initialized"}',
-        requestIds: [],
-        replayOnReinit: true,
+        key: `r${n}`,
+        body: `{"jsonrpc":"2.0","id":${n},"method":"tools/call"}`,
+        requestIds: [n],
       },
-      { type: 'session.listen', key: 'get' },
-      { type: 'session.client.attach' },
-      { type: 'session.client.detach' },
+      { type: 'session.request', key: `n${n}`, body: INITIALIZED_BODY, requestIds: [], replayOnReinit: true },
+      { type: 'session.listen', key: `get${n}` },
+      { type: 'session.resume', key: `resume${n}`, lastEventId: `${TAG}.0.0` },
+      { type: 'session.resume', key: `resume${n}`, lastEventId: 'not an id' },
       { type: 'session.delete' },
       { type: 'session.shutdown' },
-      { type: 'xstate.done.actor.deleteUpstream' },
-      { type: 'xstate.done.actor.host', output: undefined } as unknown as SessionEvent,
-      { type: 'xstate.error.actor.deleteUpstream', error: new Error('refused') },
     ];
-    const done = (stream: number, state: 'closed' | 'failed' | 'expired', status?: number): SessionEvent => ({
-      type: `xstate.done.actor.stream-${stream}`,
-      output: { state, reason: state === 'expired' ? 'session-not-found' : 'completed', status },
-    });
-    for (const stream of [...context.hiddenStreams, ...Object.keys(context.streams).map(Number)]) {
-      events.push(done(stream, 'expired', 404), done(stream, 'closed'), done(stream, 'failed', 500));
+    // The newest POST stream (live or ended) can be resumed or said to be read to its end.
+    const opened = w.log.flatMap((r) =>
+      r.kind === 'emit' && r.event.type === 'session.stream.opened' ? [r.event] : [],
+    );
+    const newestPost = opened.filter((o) => o.stream !== 0).at(-1);
+    if (newestPost) {
+      commands.push({ type: 'session.resume', key: `resume${n}`, lastEventId: `${TAG}.${newestPost.stream}.0` });
+      if (!(newestPost.stream in context.streams.entries)) {
+        commands.push({
+          type: 'session.client.detach',
+          key: newestPost.key,
+          stream: newestPost.stream,
+          delivered: true,
+        });
+      }
     }
-    for (const stream of context.hiddenStreams) {
-      events.push(
-        status(stream, 'open', { sessionId: 'upstream-2' }),
-        status(stream, 'closed', { reason: 'accepted' }),
-        status(stream, 'failed', { reason: 'http-status', status: 500 }),
-        delivery(stream, { jsonrpc: '2.0', id: input.initialize.requestId, result: { protocolVersion: '2025-11-25' } }),
-      );
+    for (const [stream, entry] of Object.entries(context.streams.entries)) {
+      if (entry.client !== undefined) {
+        commands.push({ type: 'session.client.detach', key: entry.client, stream: Number(stream), delivered: false });
+      }
     }
-    for (const [key, entry] of Object.entries(context.streams)) {
-      const stream = Number(key);
-      const first = entry.pending[0] ?? 99;
-      events.push(
-        status(stream, 'open', stream === INITIALIZE_STREAM ? { sessionId: 'upstream-1' } : {}),
-        status(stream, 'closed', { reason: 'completed' }),
-        status(stream, 'failed', { reason: 'http-status', status: 405 }),
-        status(stream, 'expired', { reason: 'session-not-found', status: 404 }),
-        delivery(stream, { jsonrpc: '2.0', id: first, result: { protocolVersion: '2025-11-25' } }),
-        delivery(stream, { jsonrpc: '2.0', id: first, error: { code: -32600, message: 'no' } }),
-        delivery(stream, { jsonrpc: '2.0', method: 'notifications/progress' }),
-        { type: 'connection.event', id: `stream-${stream}`, event: { id: 'prime', data: '' } },
-      );
-    }
-    return events;
+    const steps: Step<typeof sessionMachine>[] = [...commands];
+    steps.push(...readerSteps(w));
+    if (w.deletes.length > 0)
+      steps.push({ type: '@world', action: 'delete-ok' }, { type: '@world', action: 'delete-fail' });
+    if (w.runner && !w.runner.stopped) steps.push({ type: '@world', action: 'exit' });
+    if (!w.eventLog.failing) steps.push({ type: '@world', action: 'log-fail' });
+    if (!w.eventLog.holding && w.eventLog.heldCount === 0) steps.push({ type: '@world', action: 'log-hold' });
+    if (w.eventLog.heldCount > 0) steps.push({ type: '@world', action: 'log-release' });
+    return steps;
   },
-  serialize: ({ value, context }) =>
+  perform: (step, w) => {
+    if (performReaderStep(step, w)) return;
+    if (step.action === 'delete-ok') w.deletes.shift()?.resolve();
+    else if (step.action === 'delete-fail') w.deletes.shift()?.reject(new Error('refused'));
+    else if (step.action === 'exit') w.runner?.sendBack({ type: 'process.exit', code: 1, signal: null });
+    else if (step.action === 'log-fail') w.eventLog.failing = true;
+    else if (step.action === 'log-hold') w.eventLog.holding = true;
+    else if (step.action === 'log-release') w.eventLog.release();
+  },
+  serialize: ({ value, context, children }, w) =>
     JSON.stringify([
       value,
-      Object.keys(context.streams),
-      context.clientStreams > 0,
+      hostState(children.host?.getSnapshot()),
+      // Stream numbers only grow: the search cares what the streams are, not what they are called.
+      Object.values(context.streams.entries)
+        .map((e) => `${e.kind}:${e.client !== undefined}:${e.pending.length}`)
+        .sort(),
       context.upstreamSessionId !== undefined,
       context.endReason,
-      context.hiddenStreams.length,
-      context.initializedBody !== undefined,
       context.reinitializations,
+      context.initializedBody !== undefined,
+      context.hostAlive,
+      context.resuming.length,
+      w.readers.filter((r) => !r.stopped && r.responded).length,
+      w.readers.filter((r) => !r.stopped && !r.responded).length,
+      w.deletes.length,
+      w.eventLog.failing,
+      w.eventLog.holding,
+      w.runner?.stopped,
+      w.log.some((r) => r.kind === 'emit' && r.event.type === 'session.stream.opened' && r.event.stream > 1),
     ]),
-  check: ({ snapshot, log, clock }) => {
-    const entries = log as Logged[];
+  check: ({ snapshot, world: w, clock }) => {
     const { context } = snapshot;
-    const live = new Set<string>();
-    for (const e of entries) {
-      if (e.kind === 'spawn') live.add(e.input.id);
-      if (e.kind === 'stop') live.delete(e.id);
-    }
-    // One connection child per live stream (plus hidden ones), none once the session is over.
-    const reinitializing = snapshot.matches({ live: 'reinitializing' });
-    const expected = [...(reinitializing ? [] : Object.keys(context.streams)), ...context.hiddenStreams.map(String)];
-    expect([...live].sort()).toEqual(snapshot.status === 'done' ? [] : expected.map((n) => `stream-${n}`).sort());
-    expect(Object.keys(context.streams).length).toBeLessThanOrEqual(context.limits.maxConnectionsPerSession);
+    // One running reader per live stream's connection, plus the re-initialization's.
+    const live = Object.keys(context.streams.entries).length;
+    const running = w.readers.filter((r) => !r.stopped).length;
+    if (snapshot.matches({ live: 'reinitializing' })) expect(running).toBeLessThanOrEqual(1);
+    else if (snapshot.status === 'done') expect(running).toBe(0);
+    else expect(running).toBeLessThanOrEqual(live);
+    expect(live).toBeLessThanOrEqual(context.limits.maxConnectionsPerSession);
 
-    // Every forwarded event is logged, with an id unique in the session that names its stream.
-    const forwarded = entries.flatMap((e) => (e.kind === 'emit' && e.event.type === 'session.event' ? [e.event] : []));
-    const recorded = entries.flatMap((e) => (e.kind === 'record' ? [e.eventId] : []));
-    expect(recorded).toEqual(forwarded.map((e) => e.eventId));
+    // Every forwarded event has an id unique in the session that names its stream, in order.
+    const forwarded = w.log.flatMap((r) => (r.kind === 'emit' && r.event.type === 'session.event' ? [r.event] : []));
     const seqs = forwarded.map((e) => {
       const parts = parseEventId(e.eventId);
-      expect(parts).toMatchObject({ tag: input.eventTag, stream: e.stream });
-      return parts?.seq ?? -1;
+      expect(parts).toMatchObject({ tag: TAG, stream: e.stream, seq: e.seq });
+      return e.seq;
     });
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(forwarded.every((e) => e.data !== '')).toBe(true);
 
-    // Requests sent since the last (re)initialize all carry that upstream session's id.
-    const spawns = entries.flatMap((e) => (e.kind === 'spawn' ? [e.input] : []));
-    const lastInit = spawns.map((i) => i.body === input.initialize.body).lastIndexOf(true);
-    for (const [index, spawned] of spawns.entries()) {
-      if (spawned.body === input.initialize.body) {
-        expect(spawned.headers?.['mcp-session-id']).toBeUndefined();
-        continue;
-      }
-      expect(spawned.headers?.authorization).toBe('Bearer t');
-      expect(spawned.method).toBe(spawned.id === `stream-${STANDALONE_STREAM}` ? 'GET' : 'POST');
-      if (index > lastInit && !reinitializing)
-        expect(spawned.headers?.['mcp-session-id']).toBe(context.upstreamSessionId);
+    // A live stream has at most one client; each client is told of one stream.
+    const openedKeys = w.log.flatMap((r) =>
+      r.kind === 'emit' && r.event.type === 'session.stream.opened' ? [r.event.key] : [],
+    );
+    expect(new Set(openedKeys).size).toBe(openedKeys.length);
+
+    // Requests after the initialize carry the upstream session id and the credentials.
+    for (const reader of w.readers) {
+      expect(reader.request.headers.authorization ?? 'Bearer t').toBe('Bearer t');
+      if (isInitialize(reader.request)) expect(reader.request.headers['mcp-session-id']).toBeUndefined();
     }
-    const deletes = entries.filter((e) => e.kind === 'delete');
-    if (context.endReason === 'upstream-gone' || context.upstreamSessionId === undefined) {
-      expect(deletes).toEqual([]);
-    }
-    for (const d of deletes) {
-      if (d.kind === 'delete') expect(d.headers['mcp-session-id']).toBe(context.upstreamSessionId);
-    }
-    // A stdio session runs exactly one host while it lives; a session ends only after the
-    // host was asked to shut down or had already ended.
-    const hosts =
-      entries.filter((e) => e.kind === 'spawn-host').length - entries.filter((e) => e.kind === 'stop-host').length;
-    expect(hosts).toBe(context.hostAlive ? 1 : 0);
+    // A stdio session runs its host while it lives.
+    if (snapshot.status === 'active' && context.hostAlive) expect(w.runner).toBeDefined();
     if (snapshot.status === 'done') {
-      // Over: no timer, no child, one announcement.
       expect(clock.pending()).toEqual([]);
-      const ended = entries.filter((e) => e.kind === 'emit' && e.event.type === 'session.ended');
-      expect(ended).toHaveLength(1);
+      expect(w.log.filter((r) => r.kind === 'emit' && r.event.type === 'session.ended')).toHaveLength(1);
       expect(snapshot.output?.reason).toBe(context.endReason);
     }
   },
+  effects: {
+    'session.live --session.delete--> session.terminating': endingBecause('deleted'),
+    'session.live --session.shutdown--> session.terminating': endingBecause('shutdown'),
+    'session.live --session.client.detach--> (self)': (e) => {
+      const { key, stream, delivered } = e.step as Extract<SessionEvent, { type: 'session.client.detach' }>;
+      const entry = e.after.snapshot.context.streams.entries[stream];
+      if (entry !== undefined) expect(entry.client).toBeUndefined();
+      else {
+        expect(delivered).toBe(true);
+        // Read to its end by its client: nothing of the stream is kept for a resume.
+        const replay = e.after.world.eventLog.inner.replayAfter(`${TAG}.${stream}.0`, 1e9);
+        expect(replay).toMatchObject({ ok: true, events: [] });
+      }
+      expect(key).toBeDefined();
+      expect(recorded(e).filter((r) => r.kind === 'emit')).toEqual([]);
+    },
+    'session.live --session.resume[resumeSlotsFull]--> (self)': refused('too-many-resumes'),
+    'session.live --session.resume--> (self)': (e) => {
+      // The log is read; its answer comes now, or once the log answers.
+      const pending = e.after.snapshot.context.resuming.some((r) => r.key === keyOf(e));
+      if (!pending) expect(resumeAnswer(e)?.key).toBe(keyOf(e));
+      else expect(e.after.world.eventLog.heldCount).toBeGreaterThan(0);
+    },
+    'session.live --connection.event--> (self)': (e) => {
+      const [event] = emitted(e, 'session.event');
+      expect(event?.seq).toBe(e.before.snapshot.context.nextSeq);
+      expect(event?.data).toBe((stepEvent(e) as { data?: string }).data);
+    },
+    'session.live --connection.status--> (self)': (e) => {
+      expect(emitted(e, 'session.stream.status').length).toBeGreaterThan(0);
+      for (const ended of emitted(e, 'session.stream.ended')) {
+        expect(e.after.snapshot.context.streams.entries[ended.stream]).toBeUndefined();
+      }
+    },
+    'session.live --xstate.done.actor.*[isHostDone]--> session.terminating': (e) => {
+      endingBecause('upstream-gone')(e);
+      expect(e.after.snapshot.context.hostAlive).toBe(false);
+    },
+    'session.live --xstate.done.actor.*[isResumeRefused]--> (self)': (e) => {
+      expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'malformed' });
+    },
+    'session.live --xstate.done.actor.*[isResumeOfAttachedStream]--> (self)': (e) => {
+      expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'stream-attached' });
+    },
+    'session.live --xstate.done.actor.*[isResumeOfLiveStream]--> (self)': resumed(true),
+    'session.live --xstate.done.actor.*[isResumeAnswer]--> (self)': resumed(false),
+    'session.live --xstate.error.actor.*[isResumeFailure]--> (self)': (e) => {
+      expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'log-unavailable' });
+      expect(e.after.snapshot.context.resuming).toEqual([]);
+    },
+    'session.live --after maxLifetime--> session.terminating': endingBecause('lifetime'),
+    'session.live.initializing --session.request--> (self)': refused('not-initialized'),
+    'session.live.initializing --session.listen--> (self)': refused('not-initialized'),
+    'session.live.initializing --connection.event[isInitializeResult]--> session.live.active': (e) => {
+      expect(emitted(e, 'session.initialized')).toEqual([expect.objectContaining({ protocolVersion: '2025-11-25' })]);
+      expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'initialized' });
+      expect(emitted(e, 'session.event')).toEqual([expect.objectContaining({ stream: 1 })]);
+    },
+    'session.live.initializing --xstate.done.actor.*[isInitializeStreamDone]--> session.terminating': (e) => {
+      endingBecause('initialize-failed')(e);
+      expect(emitted(e, 'session.stream.ended')[0]).toMatchObject({ stream: 1 });
+    },
+    'session.live.active --session.request[atStreamLimit]--> (self)': refused('too-many-streams'),
+    'session.live.active --session.request--> (self)': (e) => {
+      const { key, body } = e.step as Extract<SessionEvent, { type: 'session.request' }>;
+      const [opened] = emitted(e, 'session.stream.opened');
+      expect(opened).toMatchObject({ key, alreadyLive: false, primingId: expect.stringMatching(/^tag1\.\d+\.\d+$/) });
+      const [request] = posted(e);
+      expect(request).toMatchObject({ method: 'POST', body });
+      expect(request?.headers['mcp-session-id']).toBe(e.after.snapshot.context.upstreamSessionId);
+    },
+    'session.live.active --session.listen[standaloneAttached]--> (self)': refused('stream-attached'),
+    'session.live.active --session.listen[standaloneLive]--> (self)': (e) => {
+      expect(emitted(e, 'session.stream.opened')).toEqual([expect.objectContaining({ stream: 0, alreadyLive: true })]);
+      expect(e.after.snapshot.context.streams.entries[0]?.client).toBe(keyOf(e));
+      expect(posted(e)).toEqual([]);
+    },
+    'session.live.active --session.listen[atStreamLimit]--> (self)': refused('too-many-streams'),
+    'session.live.active --session.listen--> (self)': (e) => {
+      expect(emitted(e, 'session.stream.opened')).toEqual([expect.objectContaining({ stream: 0, alreadyLive: false })]);
+      const [request] = posted(e);
+      expect(request?.method).toBe('GET');
+      expect(request?.headers['last-event-id']).toBe(e.before.snapshot.context.standaloneResumeId);
+    },
+    'session.live.active --connection.status[and(isStreamExpired, mayReinitialize)]--> session.live.reinitializing': (
+      e,
+    ) => {
+      // Every stream stopped; the client's initialize replayed without the lost session id.
+      const stopped = e.after.world.readers.filter((r) => !r.stopped);
+      expect(stopped.map((r) => r.request.body)).toEqual([INITIALIZE_BODY]);
+      expect(e.after.snapshot.context.reinitializations).toBe(e.before.snapshot.context.reinitializations + 1);
+      expect(emitted(e, 'session.stream.ended')).toEqual([]);
+    },
+    'session.live.active --xstate.done.actor.*[isStreamDoneExpired]--> session.terminating': (e) => {
+      endingBecause('upstream-gone')(e);
+      // The upstream no longer has the session: nothing to DELETE.
+      expect(recorded(e).some((r) => r.kind === 'delete')).toBe(false);
+    },
+    'session.live.active --xstate.done.actor.*[and(isResumeOfClosedStandalone, not(atStreamLimit))]--> (self)': (e) => {
+      resumed(true)(e);
+      const [request] = posted(e);
+      expect(request?.method).toBe('GET');
+    },
+    'session.live.active.idle --after idleTimeout--> session.terminating': endingBecause('idle'),
+    'session.live.active.idle --always[hasActivity]--> session.live.active.busy': (e) => {
+      // Busy while a stream is live: the idle timer is off; or the step's stream already ended.
+      if (e.after.snapshot.matches({ live: { active: 'busy' } })) {
+        expect(Object.keys(e.after.snapshot.context.streams.entries).length).toBeGreaterThan(0);
+        expect(e.after.clock.pending()).not.toContain(e.after.snapshot.context.limits.idleTimeoutMs);
+      } else
+        expect(e.taken).toContain('session.live.active.busy --always[not(hasActivity)]--> session.live.active.idle');
+    },
+    'session.live.active.busy --always[not(hasActivity)]--> session.live.active.idle': (e) => {
+      expect(Object.keys(e.after.snapshot.context.streams.entries)).toEqual([]);
+      expect(e.after.clock.pending()).toContain(e.after.snapshot.context.limits.idleTimeoutMs);
+    },
+    'session.live.reinitializing --session.request--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --session.listen--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --xstate.done.actor.reinitialize[reinitSucceeded]--> session.live.active': (e) => {
+      expect(emitted(e, 'session.reinitialized')).toHaveLength(1);
+      expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'reinitialized' });
+      const { context } = e.after.snapshot;
+      expect(context.upstreamSessionId).toBe('upstream-2');
+      // Every stream still waiting is sent again under the new session.
+      for (const stream of Object.keys(context.streams.entries)) {
+        const resent = e.after.world.readers.filter((r) => !r.stopped && r.request.id === `stream-${stream}`);
+        expect(resent).toHaveLength(1);
+        expect(resent[0]?.request.headers['mcp-session-id']).toBe('upstream-2');
+      }
+    },
+    'session.live.reinitializing --xstate.done.actor.reinitialize--> session.terminating':
+      endingBecause('upstream-gone'),
+    'session.terminating --always[hostAlive]--> session.stoppingHost': (e) => {
+      expect(e.after.snapshot.matches('stoppingHost')).toBe(true);
+      expect(recorded(e)).toContainEqual({ kind: 'runner', command: 'runner.closeStdin' });
+    },
+    'session.terminating --always[shouldDeleteUpstream]--> session.deletingUpstream': deleteSent,
+    'session.terminating --always[endIsExpiry]--> session.expired': over('expired'),
+    'session.terminating --always--> session.terminated': over('terminated'),
+    'session.stoppingHost --xstate.done.actor.*[isHostDone]--> session.terminating': (e) => {
+      expect(e.after.snapshot.context.hostAlive).toBe(false);
+      expect(e.after.snapshot.status).toBe('done');
+    },
+    'session.stoppingHost --after hostStopTimeout--> session.terminating': (e) => {
+      expect(e.after.snapshot.context.hostAlive).toBe(false);
+      expect(e.after.snapshot.status).toBe('done');
+    },
+    'session.deletingUpstream --xstate.done.actor.deleteUpstream[endIsExpiry]--> session.expired': over('expired'),
+    'session.deletingUpstream --xstate.done.actor.deleteUpstream--> session.terminated': over('terminated'),
+    'session.deletingUpstream --xstate.error.actor.deleteUpstream[endIsExpiry]--> session.expired': over('expired'),
+    'session.deletingUpstream --xstate.error.actor.deleteUpstream--> session.terminated': over('terminated'),
+    'session.deletingUpstream --after deleteTimeout[endIsExpiry]--> session.expired': over('expired'),
+    'session.deletingUpstream --after deleteTimeout--> session.terminated': over('terminated'),
+  },
 };
 
-describeTransitions(model);
+await describeTransitions(model, (index) => INPUT_LABELS[index] ?? '');
