@@ -3,8 +3,10 @@
  * playwright-core): a real SDK client's session through mcp-shepherd, its upstream GET stream
  * cut at a TCP relay and refused for a while, then let back. The page must move the
  * highlight of that stream's connection statechart from open to waiting/connecting and back,
- * from the admin listener's live events alone. It also saves docs/admin-page.png.
+ * from the admin listener's live events alone. It saves its screenshots in .artifacts/
+ * (ignored by git): `npm run docs` copies admin-page.png into docs/.
  */
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -18,7 +20,11 @@ import { chromiumProcesses, ensureChromiumAsync, type LaunchedChromium, launchCh
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait.js';
 
-const SCREENSHOT = fileURLToPath(new URL('../../docs/admin-page.png', import.meta.url));
+const ARTIFACTS = new URL('../../.artifacts/', import.meta.url);
+const artifact = (name: string) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return fileURLToPath(new URL(name, ARTIFACTS));
+};
 const TOKEN = 'page-test-token';
 /** How long the page may take to show a change (the admin listener coalesces updates to ~100 ms). */
 const SEEN_WITHIN_MS = 10_000;
@@ -126,7 +132,7 @@ describe('the live admin page', () => {
       .poll(() => page.textContent(`${getStream} .stream-meta`), { timeout: SEEN_WITHIN_MS })
       .toContain('reconnects 1');
     await expect.poll(() => page.textContent('#session-list li.selected .meta')).toContain('1 reconnect');
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: artifact('admin-page.png') });
 
     // The session ends: it leaves the list and the page says so.
     await transport.terminateSession();
@@ -209,6 +215,7 @@ describe('the live admin page', () => {
         sections.map((s) => s.getAttribute('data-key')),
       );
       expect(cards).toEqual(['info', 'machine:session', 'host', 'stream:0', 'stream:1', 'snapshot']);
+      await page.screenshot({ path: artifact('admin-page-stdio.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
     } finally {
       await browser.close();
