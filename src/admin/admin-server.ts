@@ -12,18 +12,21 @@ import { processMachine } from '../../machines/process.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
-import { InternalError, RouteError, UnauthorizedError } from '../errors.js';
+import { InternalError, RouteError, UnauthorizedError, UnavailableError } from '../errors.js';
 import type { Shepherd } from '../index.js';
 import { sendError, sendJson } from '../proxy/http.js';
 import { SseWriter } from '../sse/sse-writer.js';
 import { machineDefinition } from './machine-json.js';
-import { ADMIN_ASSETS, renderAdminPage } from './page.js';
+import { renderAdminPage } from './page.js';
+import { PageAssets, sendAsset } from './page-assets.js';
 
 export interface AdminOptions {
   /** Required as `Authorization: Bearer <token>` (or `?token=` for the page) when set. */
   token?: string | undefined;
   /** Live updates are coalesced to at most one per this many ms. Default 100. */
   updateIntervalMs?: number;
+  /** Where the live page's built script and stylesheet are. Default: this package's dist/assets. */
+  assetsDir?: string;
 }
 
 export interface AdminServer {
@@ -33,10 +36,15 @@ export interface AdminServer {
 
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:9090';
 
+/** The live page's built assets are not there: the operator must build them. */
+const assetsMissing = (message: string) => new UnavailableError('SHEPHERD_ASSETS_MISSING', message, 60);
+
 const NO_SUCH_SESSION = 'No such session: it ended, expired or never existed.';
 
 /** Health probes answer without a token: they tell nothing about sessions. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+/** The page's script and stylesheet are open too: the same static files as in the npm package. */
+const ASSETS_PREFIX = '/assets/';
 
 const MACHINES = {
   supervisor: supervisorMachine,
@@ -55,6 +63,7 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
 
 export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}): AdminServer {
   const updateIntervalMs = options.updateIntervalMs ?? 100;
+  const assets = new PageAssets(options.assetsDir);
   const streams = new Set<SseWriter>();
   let pending: NodeJS.Timeout | undefined;
   let server: Server | undefined;
@@ -75,7 +84,9 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
   const stopWatching = shepherd.watcher.listen({ lifecycle: schedule, session: schedule });
 
   function authorized(req: IncomingMessage, url: URL): boolean {
-    if (options.token === undefined || OPEN_PATHS.has(url.pathname)) return true;
+    if (options.token === undefined || OPEN_PATHS.has(url.pathname) || url.pathname.startsWith(ASSETS_PREFIX)) {
+      return true;
+    }
     const header = req.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
     return tokenMatches(bearer ?? url.searchParams.get('token') ?? undefined, options.token);
@@ -98,12 +109,21 @@ export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}
     const sessionId = /^\/sessions\/([^/]+)$/.exec(path)?.[1];
 
     if (method === 'GET' && path === '/') {
+      const notBuilt = await assets.missing();
+      if (notBuilt !== undefined) {
+        shepherd.logger.error({ assetsDir: assets.dir }, notBuilt);
+        sendError(res, assetsMissing(notBuilt));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(renderAdminPage());
-    } else if (method === 'GET' && path.startsWith('/assets/')) {
-      const asset = ADMIN_ASSETS[path.slice('/assets/'.length)];
-      if (!asset) sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `No asset ${path}.`));
-      else res.writeHead(200, { 'content-type': asset.contentType }).end(asset.body);
+    } else if (method === 'GET' && path.startsWith(ASSETS_PREFIX)) {
+      const name = path.slice(ASSETS_PREFIX.length);
+      const asset = await assets.get(name);
+      if (asset) sendAsset(req, res, asset);
+      else if (assets.knows(name))
+        sendError(res, assetsMissing(`${assets.path(name)} is missing: run \`npm run build\`.`));
+      else sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `No asset ${path}.`));
     } else if (method === 'GET' && path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
     } else if (method === 'GET' && path === '/readyz') {

@@ -1,27 +1,16 @@
 /**
- * The admin listener's live page (issue #8, item 3): the list of sessions and, for the chosen
- * one, its session statechart and one connection statechart per stream, with the current
- * states highlighted and updated live from `GET /events`. Self-contained: the stylesheet and
- * the script (with its own small SVG statechart renderer, see page/client.ts) are inlined, so
+ * The HTML of the admin listener's live page (issue #8, item 3): the list of sessions and, for
+ * the chosen one, its statecharts with the current states highlighted, updated live from
+ * `GET /events`. The script and stylesheet are the browser code in src/admin/page/, bundled
+ * by `npm run build:page` and served by the same listener at `/assets/` (src/admin/page-assets.ts):
  * the page needs nothing but the admin listener, works offline and never loads a CDN.
  *
- * The page reads `token` from its own query string and passes it on as `?token=` to
- * `/machines`, `/sessions` and `/events` (an EventSource cannot set an Authorization header).
+ * The asset URLs are relative, so the page works under a path prefix too. They carry no
+ * token (the assets are open); the script reads `token` from the page's own query string and
+ * passes it on as `?token=` to `/machines`, `/sessions` and `/events` (an EventSource cannot
+ * set an Authorization header).
  */
-import { ADMIN_PAGE_SCRIPT } from './page/client.js';
-import { ADMIN_PAGE_STYLE } from './page/style.js';
-
-/** A static asset served by the admin listener at `GET /assets/<name>`. */
-export interface AdminAsset {
-  contentType: string;
-  body: string;
-}
-
-/**
- * Assets the page loads from the admin listener. Empty: everything is inlined into the page,
- * because a `<script src>` could not carry the page's `?token=` to a protected listener.
- */
-export const ADMIN_ASSETS: Record<string, AdminAsset> = {};
+import { PAGE_SCRIPT, PAGE_STYLE } from './page-assets.js';
 
 /** A tiny inline icon, so the browser does not ask the listener for /favicon.ico. */
 const FAVICON =
@@ -40,7 +29,7 @@ export function renderAdminPage(): string {
 <meta name="referrer" content="no-referrer">
 <title>mcp-shepherd · sessions</title>
 <link rel="icon" href="${FAVICON}">
-<style>${ADMIN_PAGE_STYLE}</style>
+<link rel="stylesheet" href="assets/${PAGE_STYLE}">
 </head>
 <body>
 <header class="bar">
@@ -57,7 +46,7 @@ export function renderAdminPage(): string {
   </aside>
   <section id="detail" aria-live="polite"></section>
 </main>
-<script>${ADMIN_PAGE_SCRIPT}</script>
+<script src="assets/${PAGE_SCRIPT}"></script>
 </body>
 </html>
 `;

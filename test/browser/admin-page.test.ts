@@ -3,8 +3,10 @@
  * playwright-core): a real SDK client's session through mcp-shepherd, its upstream GET stream
  * cut at a TCP relay and refused for a while, then let back. The page must move the
  * highlight of that stream's connection statechart from open to waiting/connecting and back,
- * from the admin listener's live events alone. It also saves docs/admin-page.png.
+ * from the admin listener's live events alone. It saves its screenshots in .artifacts/
+ * (ignored by git): `npm run docs` copies admin-page.png into docs/.
  */
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -18,7 +20,11 @@ import { chromiumProcesses, ensureChromiumAsync, type LaunchedChromium, launchCh
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait.js';
 
-const SCREENSHOT = fileURLToPath(new URL('../../docs/admin-page.png', import.meta.url));
+const ARTIFACTS = new URL('../../.artifacts/', import.meta.url);
+const artifact = (name: string) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return fileURLToPath(new URL(name, ARTIFACTS));
+};
 const TOKEN = 'page-test-token';
 /** How long the page may take to show a change (the admin listener coalesces updates to ~100 ms). */
 const SEEN_WITHIN_MS = 10_000;
@@ -126,7 +132,7 @@ describe('the live admin page', () => {
       .poll(() => page.textContent(`${getStream} .stream-meta`), { timeout: SEEN_WITHIN_MS })
       .toContain('reconnects 1');
     await expect.poll(() => page.textContent('#session-list li.selected .meta')).toContain('1 reconnect');
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: artifact('admin-page.png') });
 
     // The session ends: it leaves the list and the page says so.
     await transport.terminateSession();
@@ -135,9 +141,12 @@ describe('the live admin page', () => {
     await page.waitForSelector('#session-list li.empty', { timeout: SEEN_WITHIN_MS });
     await expect.poll(() => page.textContent('#placeholder')).toContain('has ended or is unknown');
 
-    // Offline: the page asked nothing of anyone but the admin listener.
+    // Offline: the page asked nothing of anyone but the admin listener, its script and
+    // stylesheet included (those without the token: /assets/ is open).
     const origin = new URL(adminUrl).origin;
     expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:'))).toEqual([]);
+    expect(requests).toContain(`${origin}/assets/admin-page.js`);
+    expect(requests).toContain(`${origin}/assets/admin-page.css`);
     expect(pageErrors).toEqual([]);
 
     // Nothing left running: the browser's processes are gone, the listeners refuse.
@@ -151,5 +160,67 @@ describe('the live admin page', () => {
     shepherd = undefined;
     expect(await refused(adminUrl)).toBe(true);
     expect(await refused(mcpUrl)).toBe(true);
+  }, 60_000);
+
+  it("draws a stdio session's process statechart, and streams with or without their machine named", async () => {
+    const local = createShepherd({ upstream: { url: 'http://127.0.0.1:9/mcp' }, logger: createLogger('silent') });
+    const localAdmin = createAdminServer(local, { token: TOKEN });
+    const { url: adminUrl } = await localAdmin.listen({ host: '127.0.0.1', port: 0 });
+    const browser = await launchChromium();
+    try {
+      const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+      await page.setViewportSize({ width: 1280, height: 1000 });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+
+      // The session list as a listener with stdio hosts sends it (SessionView with `host`, and
+      // `machine` on each stream), next to a stream in the older shape without `machine`.
+      const session = {
+        id: 'stdio-session',
+        state: { live: { active: 'idle' } },
+        status: 'active',
+        protocolVersion: '2025-11-25',
+        ageMs: 4000,
+        idleMs: 1000,
+        expiresInMs: 60_000,
+        reinitializations: 0,
+        streams: [
+          {
+            stream: 0,
+            kind: 'get',
+            machine: 'connection',
+            state: { streaming: { open: 'receiving' } },
+            attempts: 0,
+            reconnects: 0,
+          },
+          { stream: 1, kind: 'post', state: 'waiting', attempts: 1, reconnects: 0 },
+        ],
+        host: { machine: 'process', state: { running: 'ready' }, restarts: 2, attempt: 1 },
+        eventLog: { events: 3, bytes: 300 },
+      };
+      const list = JSON.stringify([session]);
+      await page.route(/\/sessions(\?|$)/, (route) => route.fulfill({ contentType: 'application/json', body: list }));
+      await page.route(/\/events(\?|$)/, (route) =>
+        route.fulfill({ contentType: 'text/event-stream', body: `retry: 60000\nevent: sessions\ndata: ${list}\n\n` }),
+      );
+      await page.goto(`${adminUrl}?token=${TOKEN}#session=${session.id}`);
+
+      const host = '[data-key="host"]';
+      await page.waitForSelector(activeState(host, 'process.running.ready'), { timeout: SEEN_WITHIN_MS });
+      expect(await page.getAttribute(`${host} g[data-state-id="process.restarting"]`, 'data-active')).toBe('false');
+      expect(await page.textContent(`${host} .host-head`)).toMatch(/stdio process.*running\.ready.*restarts 2/);
+      await page.waitForSelector(activeState(stream('get'), `${OPEN}.receiving`));
+      await page.waitForSelector(activeState(stream('post'), 'connection.waiting'));
+      const cards = await page.$$eval('#detail > section', (sections) =>
+        sections.map((s) => s.getAttribute('data-key')),
+      );
+      expect(cards).toEqual(['info', 'machine:session', 'host', 'stream:0', 'stream:1', 'snapshot']);
+      await page.screenshot({ path: artifact('admin-page-stdio.png'), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+      await localAdmin.close();
+      await local.close();
+    }
   }, 60_000);
 });
