@@ -46,7 +46,7 @@ export interface EventLog {
   append(event: LoggedEvent): void | Promise<void>;
   /**
    * The events of the id's stream after the id, or why they cannot be given. `newestSeq` is
-   * the session's position now: an id beyond it was never issued. (Not every seq is in the
+   * the session's position now: no id beyond it exists. (Not every seq is in the
    * log: events a client can never resume are not kept.)
    */
   replayAfter(lastEventId: string, newestSeq: number): ReplayResult | Promise<ReplayResult>;

@@ -19,8 +19,8 @@ import type {
   UpstreamGonePolicy,
   UpstreamTarget,
 } from './session.types.js';
-import { emptyTable, INITIALIZE_STREAM, type StreamTable, streamOf } from './stream-table.js';
-import type { UpstreamSession } from './upstream-request.js';
+import { emptyTable, entryOf, INITIALIZE_STREAM, type StreamTable, streamOf, streamRef } from './stream-table.js';
+import { connectionInput, type UpstreamSession } from './upstream-request.js';
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxConnectionsPerSession: 10,
@@ -210,3 +210,25 @@ export function freeResumeSlot(resuming: readonly ResumeSlot[], limits: SessionL
 export function isReinitialized(value: unknown): value is { ok: true } & UpstreamSession {
   return value !== null && typeof value === 'object' && (value as { ok?: unknown }).ok === true;
 }
+
+/** Port calls the session does not wait for: an implementation reports its own failures. */
+export const settle = (result: void | Promise<void>) => {
+  if (result instanceof Promise) result.catch(() => {});
+};
+
+/** The input of the connection child for one of the session's streams. */
+export function spawnInput(context: SessionContext, stream: number, kind: 'get' | 'post', body?: string) {
+  return connectionInput({
+    id: streamRef(stream),
+    sessionId: context.sessionId,
+    upstream: context.config.upstream,
+    upstreamSession: context,
+    kind,
+    body,
+    pending: entryOf(context.streams, stream)?.pending ?? [],
+    lastEventId: kind === 'get' ? context.standaloneResumeId : undefined,
+    options: context.config.connectionOptions,
+  });
+}
+
+export const replayOfResume = (context: SessionContext, event: SessionEvent) => resumeOf(context, event)?.replay;

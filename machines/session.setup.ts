@@ -36,9 +36,12 @@ import {
   isTerminal,
   primingIdOf,
   REFUSAL_MESSAGES,
+  replayOfResume,
   resumeChildId,
   resumeOf,
   type SessionContext,
+  settle,
+  spawnInput,
   streamEndOf,
 } from './session-rules.js';
 import {
@@ -58,30 +61,8 @@ import {
   splitForResend,
   streamChildId,
   streamOf,
-  streamRef,
 } from './stream-table.js';
-import { connectionInput, type UpstreamSession } from './upstream-request.js';
-
-/** Port calls the session does not wait for: an implementation reports its own failures. */
-const settle = (result: void | Promise<void>) => {
-  if (result instanceof Promise) result.catch(() => {});
-};
-
-function spawnInput(context: SessionContext, stream: number, kind: 'get' | 'post', body?: string) {
-  return connectionInput({
-    id: streamRef(stream),
-    sessionId: context.sessionId,
-    upstream: context.config.upstream,
-    upstreamSession: context,
-    kind,
-    body,
-    pending: entryOf(context.streams, stream)?.pending ?? [],
-    lastEventId: kind === 'get' ? context.standaloneResumeId : undefined,
-    options: context.config.connectionOptions,
-  });
-}
-
-const replayOfResume = (context: SessionContext, event: SessionEvent) => resumeOf(context, event)?.replay;
+import type { UpstreamSession } from './upstream-request.js';
 
 export const sessionSetup = setup({
   types: {
