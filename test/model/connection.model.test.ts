@@ -1,5 +1,4 @@
 import { expect } from 'vitest';
-import { fromCallback } from 'xstate';
 import {
   connectionMachine,
   connectionStateName,
@@ -10,19 +9,13 @@ import type {
   ConnectionEvent,
   ConnectionInput,
   ConnectionStatus,
-  ReaderInbound,
   StreamRequest,
 } from '../../machines/connection.types.js';
+import { answerNewest, fakeOpenStream, type Reader } from './fake-reader.js';
 import type { Effect, MachineModel, Step, World } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
 
 type Logged = { kind: 'request'; request: StreamRequest } | { kind: 'abort' } | ConnectionStatus | ConnectionDelivery;
-
-interface Reader {
-  request: StreamRequest;
-  sendBack: (event: ConnectionEvent) => void;
-  stopped: boolean;
-}
 
 interface ConnectionWorld extends World {
   log: Logged[];
@@ -107,14 +100,9 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
   provide: (world) =>
     connectionMachine.provide({
       actors: {
-        openStream: fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
-          const reader: Reader = { request: input, sendBack, stopped: false };
-          world.readers.push(reader);
-          world.log.push({ kind: 'request', request: input });
-          return () => {
-            reader.stopped = true;
-            world.log.push({ kind: 'abort' });
-          };
+        openStream: fakeOpenStream(world.readers, {
+          opened: (reader) => world.log.push({ kind: 'request', request: reader.request }),
+          stopped: () => world.log.push({ kind: 'abort' }),
         }),
       },
       actions: {
@@ -166,10 +154,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     }
     return [...steps, ...events.map((event) => ({ type: '@world' as const, action: 'reader', event }))];
   },
-  perform: (step, world) => {
-    const reader = world.readers.find((r) => !r.stopped);
-    reader?.sendBack(step.event as ConnectionEvent);
-  },
+  perform: (step, world) => answerNewest(world.readers, step.event as ConnectionEvent),
   serialize: ({ value, context }) =>
     JSON.stringify([
       value,

@@ -1,16 +1,10 @@
 import { expect } from 'vitest';
-import { fromCallback } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine.js';
-import type { ConnectionEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
+import type { ConnectionEvent, StreamRequest } from '../../machines/connection.types.js';
 import { type ReinitializeInput, reinitializeMachine } from '../../machines/reinitialize.machine.js';
+import { answerNewest, fakeOpenStream, type Reader } from './fake-reader.js';
 import type { Effect, MachineModel, Step, World } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
-
-interface Reader {
-  request: StreamRequest;
-  sendBack: (event: ConnectionEvent) => void;
-  stopped: boolean;
-}
 
 interface ReinitializeWorld extends World {
   log: StreamRequest[];
@@ -71,14 +65,7 @@ const model: MachineModel<typeof reinitializeMachine, ReinitializeWorld> = {
       actors: {
         connection: connectionMachine.provide({
           actors: {
-            openStream: fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
-              const current: Reader = { request: input, sendBack, stopped: false };
-              world.readers.push(current);
-              world.log.push(input);
-              return () => {
-                current.stopped = true;
-              };
-            }),
+            openStream: fakeOpenStream(world.readers, { opened: (reader) => world.log.push(reader.request) }),
           },
         }),
       },
@@ -99,7 +86,7 @@ const model: MachineModel<typeof reinitializeMachine, ReinitializeWorld> = {
       reader({ type: 'stream.error', message: 'socket hang up' }),
     ].filter(() => snapshot.status === 'active');
   },
-  perform: (step, world) => world.readers.find((r) => !r.stopped)?.sendBack(step.event as ConnectionEvent),
+  perform: (step, world) => answerNewest(world.readers, step.event as ConnectionEvent),
   serialize: ({ value, context }, world) =>
     JSON.stringify([
       value,

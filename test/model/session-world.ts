@@ -8,7 +8,7 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine.js';
-import type { ConnectionEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
+import type { ConnectionEvent, StreamRequest } from '../../machines/connection.types.js';
 import type { EventLog, LoggedEvent, ReplayResult } from '../../machines/event-log.js';
 import { processMachine } from '../../machines/process.machine.js';
 import type { RunnerCommand, RunnerEvent, RunnerInput } from '../../machines/process.types.js';
@@ -22,6 +22,7 @@ import type {
 } from '../../machines/session.types.js';
 import type { SupervisorEmitted } from '../../machines/supervisor.types.js';
 import { MemoryEventLog } from '../../src/store/memory-event-log.js';
+import { fakeOpenStream, type Reader } from './fake-reader.js';
 import type { World, WorldStep } from './harness.js';
 
 export const TAG = 'tag1';
@@ -37,13 +38,6 @@ export type Logged =
   | { kind: 'to-parent'; event: { type: string } & Record<string, unknown> }
   /** What a machine above the session (supervisor) emits. */
   | { kind: 'announce'; event: SupervisorEmitted };
-
-export interface Reader {
-  request: StreamRequest;
-  sendBack: (event: ConnectionEvent) => void;
-  stopped: boolean;
-  responded: boolean;
-}
 
 /** A session's event log: the real memory log, which the world can make slow or broken. */
 export class WorldLog implements EventLog {
@@ -125,13 +119,8 @@ export const sessionInput = (eventLog: EventLog, sessionId = 'client-session-012
 export function provideSession(world: SessionWorld, toParent = false) {
   const connection = connectionMachine.provide({
     actors: {
-      openStream: fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
-        const reader: Reader = { request: input, sendBack, stopped: false, responded: false };
-        world.readers.push(reader);
-        world.log.push({ kind: 'request', request: input });
-        return () => {
-          reader.stopped = true;
-        };
+      openStream: fakeOpenStream(world.readers, {
+        opened: (reader) => world.log.push({ kind: 'request', request: reader.request }),
       }),
     },
   });

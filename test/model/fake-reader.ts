@@ -1,0 +1,36 @@
+/**
+ * The connection's reader as a fake leaf: each request it is asked to make is recorded,
+ * and the test answers it through `sendBack` (an HTTP response, events, an end, an error).
+ */
+import { fromCallback } from 'xstate';
+import type { ConnectionEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
+
+export interface Reader {
+  request: StreamRequest;
+  sendBack: (event: ConnectionEvent) => void;
+  stopped: boolean;
+  /** It has answered the request (with a `stream.response`). */
+  responded: boolean;
+}
+
+export function fakeOpenStream(
+  readers: Reader[],
+  hooks: { opened?(reader: Reader): void; stopped?(reader: Reader): void } = {},
+) {
+  return fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
+    const reader: Reader = { request: input, sendBack, stopped: false, responded: false };
+    readers.push(reader);
+    hooks.opened?.(reader);
+    return () => {
+      reader.stopped = true;
+      hooks.stopped?.(reader);
+    };
+  });
+}
+
+/** Gives the newest running reader an event, as its upstream would. */
+export function answerNewest(readers: Reader[], event: ConnectionEvent): void {
+  const reader = readers.findLast((r) => !r.stopped);
+  if (reader && event.type === 'stream.response') reader.responded = true;
+  reader?.sendBack(event);
+}
