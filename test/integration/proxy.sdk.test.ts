@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer } from '../../src/demo/demo-server.js';
 import type { Shepherd } from '../../src/index.js';
 import { type ProxyFixture, startProxy } from '../support/proxy-fixture.js';
+import { openSession } from '../support/raw-client.js';
+import { waitFor } from '../support/wait.js';
 
 let fixture: ProxyFixture;
 let upstream: DemoServer;
@@ -113,5 +115,42 @@ describe('SDK 2.x client (@modelcontextprotocol/client) → mcp-shepherd → SDK
     const summary = await client.callTool({ name: 'summarize', arguments: { text: 'x' } });
     expect(summary.content).toEqual([{ type: 'text', text: 'summary: from v2' }]);
     await client.close();
+  });
+});
+
+describe('typed session hooks for embedders', () => {
+  it('onSessionCreated once the client has its id; onSessionClosed with why; a throwing hook changes nothing', async () => {
+    const created: Array<{ sessionId: string; protocolVersion: string | undefined }> = [];
+    const closed: Array<{ sessionId: string; state: string; reason: string }> = [];
+    const hooked = await startProxy({
+      onSessionCreated: (info) => {
+        created.push(info);
+        throw new Error('a careless hook');
+      },
+      onSessionClosed: (info) => closed.push(info),
+      limits: { idleTimeoutMs: 200 },
+    });
+    try {
+      const first = new StreamableHTTPClientTransport(new URL(hooked.url));
+      const client = new Client({ name: 'hooks-client', version: '1.0.0' });
+      await client.connect(first);
+      expect(created).toEqual([{ sessionId: first.sessionId, protocolVersion: '2025-11-25' }]);
+      expect(await client.listTools()).toMatchObject({ tools: expect.any(Array) });
+      const firstId = first.sessionId;
+      await first.terminateSession();
+      expect(closed).toEqual([{ sessionId: firstId, state: 'terminated', reason: 'deleted' }]);
+      await client.close();
+
+      // A session left alone (no stream open) expires; its close says so.
+      const second = await openSession(hooked.url, '2025-06-18');
+      await waitFor(() => closed.length === 2, 'the idle session to expire');
+      expect(closed[1]).toEqual({ sessionId: second.sessionId, state: 'expired', reason: 'idle' });
+      expect(created).toEqual([
+        { sessionId: firstId, protocolVersion: '2025-11-25' },
+        { sessionId: second.sessionId, protocolVersion: '2025-06-18' },
+      ]);
+    } finally {
+      await hooked.close();
+    }
   });
 });
