@@ -14,6 +14,7 @@ import type {
   RequestId,
   StreamEvent,
   StreamRequest,
+  UpstreamAnswer,
   WaitReason,
 } from './connection.types.js';
 import type { DelaySource } from './delay-policy.js';
@@ -27,6 +28,9 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   stallGraceMs: 15_000,
   healthyAfterMs: 30_000,
   dedupeWindow: 128,
+  resumeSilenceMs: 30_000,
+  maxSilentResumes: 2,
+  sessionGonePatterns: ['no valid session id', 'session not found', '"code"\\s*:\\s*-32001'],
 };
 
 /** What the stream asks the upstream for; fixed for the connection's life. */
@@ -59,8 +63,8 @@ export interface ConnectionContext {
   /** Bytes arrived since the heartbeat timer was last started. */
   active: boolean;
   retryHintMs: number | undefined;
-  delayMs: number | undefined;
-  delaySource: DelaySource | undefined;
+  /** In `waiting`: how long, and which rule chose it. */
+  delay: { ms: number; source: DelaySource } | undefined;
   reason: ConnectionReason | undefined;
   status: number | undefined;
   detail: string | undefined;
@@ -68,6 +72,10 @@ export interface ConnectionContext {
   sessionId: string | undefined;
   /** What the last successful response carried. */
   bodyKind: 'json' | 'sse' | undefined;
+  /** An upstream 401 or 403 that ended the stream, for the client. */
+  answer: UpstreamAnswer | undefined;
+  /** The last event id when the current open began, and how many resumes in a row carried nothing. */
+  resumeWatch: { fromId: string | undefined; silent: number };
 }
 
 export function resolveConnectionOptions(input: ConnectionInput['options']): ConnectionOptions {
@@ -97,13 +105,14 @@ export function initialContext(input: ConnectionInput): ConnectionContext {
     recentIds: input.lastEventId === undefined ? [] : [input.lastEventId],
     active: false,
     retryHintMs: undefined,
-    delayMs: undefined,
-    delaySource: undefined,
+    delay: undefined,
     reason: undefined,
     status: undefined,
     detail: undefined,
     sessionId: undefined,
     bodyKind: undefined,
+    answer: undefined,
+    resumeWatch: { fromId: input.lastEventId, silent: 0 },
   };
 }
 
@@ -141,8 +150,9 @@ export function statusOf(context: ConnectionContext, state: ConnectionStateName)
     bodyKind: context.bodyKind,
     status: context.status,
     detail: context.detail,
-    delayMs: state === 'waiting' ? context.delayMs : undefined,
-    delaySource: state === 'waiting' ? context.delaySource : undefined,
+    delayMs: state === 'waiting' ? context.delay?.ms : undefined,
+    delaySource: state === 'waiting' ? context.delay?.source : undefined,
+    answer: context.answer,
   };
 }
 
@@ -170,6 +180,44 @@ export function finalStateOf(reason: ConnectionReason | undefined): ConnectionOu
   if (reason === 'session-not-found') return 'expired';
   if (reason === 'stopped' || reason === 'completed' || reason === 'accepted') return 'closed';
   return 'failed';
+}
+
+const compiled = new Map<string, RegExp>();
+const patternOf = (source: string) => {
+  let pattern = compiled.get(source);
+  if (pattern === undefined) {
+    pattern = new RegExp(source, 'i');
+    compiled.set(source, pattern);
+  }
+  return pattern;
+};
+
+/**
+ * "The server MAY terminate the session at any time, after which it MUST respond to requests
+ * containing that session ID with HTTP 404 Not Found." Many servers answer 400 instead (the
+ * SDK README's pattern: "Bad Request: No valid session ID provided"), or 404 with a body:
+ * such an answer to a request that carried the upstream's session id means the same.
+ */
+export function saysSessionGone(context: ConnectionContext, event: ConnectionEvent): boolean {
+  if (event.type !== 'stream.response') return false;
+  if (event.status === 404) return true;
+  const carriedSessionId = Object.keys(context.target.headers).some((name) => name.toLowerCase() === 'mcp-session-id');
+  if (event.status !== 400 || !carriedSessionId) return false;
+  const body = event.bodySnippet ?? '';
+  return context.options.sessionGonePatterns.some((source) => patternOf(source).test(body));
+}
+
+/** Statuses on authorization grounds, passed on to the client as they came. */
+export const AUTH_STATUSES = [401, 403];
+
+export function answerOf(event: ConnectionEvent): UpstreamAnswer | undefined {
+  if (event.type !== 'stream.response' || !AUTH_STATUSES.includes(event.status)) return undefined;
+  return {
+    status: event.status,
+    contentType: event.contentType,
+    body: event.bodySnippet ?? '',
+    wwwAuthenticate: event.wwwAuthenticate,
+  };
 }
 
 /** The output of a finished connection, when a done event carries one. */

@@ -21,6 +21,7 @@ import type {
   WaitReason,
 } from './connection.types.js';
 import {
+  answerOf,
   type ConnectionContext,
   describe,
   finalStateOf,
@@ -31,6 +32,7 @@ import {
   RETRYABLE_STATUSES,
   remainingAfter,
   requestFor,
+  saysSessionGone,
   statusOf,
 } from './connection-rules.js';
 import { chooseReconnectDelay, MAX_TIMER_MS } from './delay-policy.js';
@@ -113,7 +115,8 @@ export const connectionMachine = setup({
     heartbeat: ({ context }) => context.options.heartbeatTimeoutMs || MAX_TIMER_MS,
     stallGrace: ({ context }) => context.options.stallGraceMs,
     healthyAfter: ({ context }) => context.options.healthyAfterMs,
-    reconnectDelay: ({ context }) => context.delayMs ?? 0,
+    reconnectDelay: ({ context }) => context.delay?.ms ?? 0,
+    resumeSilence: ({ context }) => context.options.resumeSilenceMs || MAX_TIMER_MS,
   },
   guards: {
     isAccepted: ({ context, event }) =>
@@ -126,9 +129,7 @@ export const connectionMachine = setup({
       return type === 'application/json' && context.target.method === 'POST' && context.opens === 0;
     },
     is2xx: ({ event }) => event.type === 'stream.response' && event.status >= 200 && event.status <= 299,
-    // "The server MAY terminate the session at any time, after which it MUST respond to
-    // requests containing that session ID with HTTP 404 Not Found."
-    isSessionGone: ({ event }) => hasStatus(event, 404),
+    isSessionGone: ({ context, event }) => saysSessionGone(context, event),
     isRetryableStatus: ({ event }) => hasStatus(event, ...RETRYABLE_STATUSES),
     /** A GET can always be sent again; a POST only before the server did any work. */
     mayRetry: ({ context, event }) => {
@@ -142,6 +143,14 @@ export const connectionMachine = setup({
     wasActive: ({ context }) => context.active,
     isRepeat: ({ context, event }) =>
       event.type === 'stream.event' && event.id !== undefined && context.recentIds.includes(event.id),
+    /** Resumed, the stream has carried nothing for the request it answers. */
+    resumedSilently: ({ context }) =>
+      context.options.resumeSilenceMs > 0 &&
+      context.opens > 1 &&
+      context.target.method === 'POST' &&
+      (context.awaiting?.length ?? 0) > 0 &&
+      context.lastEventId === context.resumeWatch.fromId,
+    silentResumesLeft: ({ context }) => context.resumeWatch.silent < context.options.maxSilentResumes,
     completesStream: ({ context, event }) => {
       if (event.type !== 'stream.event') return false;
       const remaining = remainingAfter(context.awaiting, event);
@@ -165,6 +174,11 @@ export const connectionMachine = setup({
     }),
     markOpened: assign(({ context, event }) => ({
       opens: context.opens + 1,
+      // A resume that brought something since the last open starts the silence count over.
+      resumeWatch: {
+        fromId: context.lastEventId,
+        silent: context.lastEventId === context.resumeWatch.fromId ? context.resumeWatch.silent : 0,
+      },
       sessionId: (event.type === 'stream.response' ? event.sessionId : undefined) ?? context.sessionId,
       bodyKind: mediaType(event) === 'application/json' ? ('json' as const) : ('sse' as const),
       reason: (context.opens === 0 ? 'opened' : 'resumed') as ConnectionReason,
@@ -176,14 +190,21 @@ export const connectionMachine = setup({
     /** The heartbeat timer starts over: only what arrives from now on counts. */
     clearActive: assign({ active: false }),
     resetAttempts: assign({ attempt: 0 }),
+    countSilentResume: assign(({ context }) => ({
+      resumeWatch: { ...context.resumeWatch, silent: context.resumeWatch.silent + 1 },
+    })),
     rememberRetryHint: assign(({ event }) =>
       event.type === 'stream.retry' && Number.isFinite(event.ms) && event.ms >= 0 ? { retryHintMs: event.ms } : {},
     ),
     setOutcome: assign(
-      ({ event }, params: { reason: FailReason | CloseReason | 'session-not-found'; cause?: WaitReason }) => ({
+      (
+        { event },
+        params: { reason: FailReason | CloseReason | 'session-not-found'; cause?: WaitReason; detail?: string },
+      ) => ({
         reason: params.reason as ConnectionReason,
         status: event.type === 'stream.response' ? event.status : undefined,
-        detail: describe(event, params.cause),
+        detail: params.detail ?? describe(event, params.cause),
+        answer: answerOf(event),
       }),
     ),
     planReconnect: assign(({ context, event }, params: { reason: WaitReason; counts: boolean }) => {
@@ -199,8 +220,7 @@ export const connectionMachine = setup({
       );
       return {
         attempt,
-        delayMs,
-        delaySource: source,
+        delay: { ms: delayMs, source },
         reason: params.reason as ConnectionReason,
         status: event.type === 'stream.response' ? event.status : undefined,
         detail: describe(event),
@@ -264,7 +284,33 @@ export const connectionMachine = setup({
         },
         open: {
           entry: { type: 'report', params: { state: 'open' } },
-          after: { healthyAfter: { actions: 'resetAttempts' } },
+          after: {
+            healthyAfter: { actions: 'resetAttempts' },
+            // An upstream whose event store loses a stream's later events answers the resume
+            // and then sends nothing more for the request: resume again, then give up clearly.
+            resumeSilence: [
+              {
+                guard: and(['resumedSilently', 'silentResumesLeft']),
+                target: '#connection.waiting',
+                actions: [
+                  'countSilentResume',
+                  { type: 'planReconnect', params: { reason: 'resume-silent', counts: false } },
+                ],
+              },
+              {
+                guard: 'resumedSilently',
+                target: '#connection.failed',
+                actions: {
+                  type: 'setOutcome',
+                  params: {
+                    reason: 'resume-lost',
+                    detail:
+                      'the upstream answered each resume of this stream but sent nothing more for its request (its event store may not replay it); send the request again',
+                  },
+                },
+              },
+            ],
+          },
           on: {
             // A graceful close is not an error (SEP-1699): resume after the retry hint,
             // without counting it as a failed attempt.
@@ -339,6 +385,7 @@ export const connectionMachine = setup({
     reason: context.reason,
     status: context.status,
     detail: context.detail,
+    answer: context.answer,
     lastEventId: context.lastEventId,
   }),
 });

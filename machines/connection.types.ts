@@ -15,6 +15,21 @@ export interface ConnectionOptions {
   healthyAfterMs: number;
   /** How many recent event ids are remembered to drop repeats after a resume. Default 128. */
   dedupeWindow: number;
+  /**
+   * A POST stream resumed with GET must carry something for its request within this long,
+   * or it is resumed again (an upstream whose event store loses the stream's later events).
+   * Default 30 s; 0 disables.
+   */
+  resumeSilenceMs: number;
+  /** Silent resumes of one stream before its request gets an error. Default 2. */
+  maxSilentResumes: number;
+  /**
+   * Besides 404: a 400 or 404 whose body matches one of these (case-insensitive regular
+   * expressions), answering a request that carried the upstream's Mcp-Session-Id, means the
+   * upstream session is gone. Default: the SDK's "No valid session ID", "Session not found",
+   * and the JSON-RPC code -32001.
+   */
+  sessionGonePatterns: readonly string[];
 }
 
 /** Options as a caller gives them: any subset, backoff included. */
@@ -74,6 +89,8 @@ export type ReaderEvent =
       retryAfterMs?: number | undefined;
       /** First bytes of a non-2xx body, for the error report. */
       bodySnippet?: string | undefined;
+      /** The `WWW-Authenticate` header of a 401 or 403, passed on to the client. */
+      wwwAuthenticate?: string | undefined;
       /** The `Mcp-Session-Id` response header, which the initialize response carries. */
       sessionId?: string | undefined;
     }
@@ -93,9 +110,24 @@ export type ReaderInbound =
   | { type: 'host.message'; message: Record<string, unknown>; line: string }
   | { type: 'host.failed'; message: string };
 
-export type WaitReason = 'network-error' | 'http-status' | 'connect-timeout' | 'dropped' | 'server-closed' | 'stalled';
+export type WaitReason =
+  | 'network-error'
+  | 'http-status'
+  | 'connect-timeout'
+  | 'dropped'
+  | 'server-closed'
+  | 'stalled'
+  /** a resumed stream carried nothing for its request */
+  | 'resume-silent';
 
-export type FailReason = 'http-status' | 'content-type' | 'attempts-exhausted' | 'not-resumable' | 'network-error';
+export type FailReason =
+  | 'http-status'
+  | 'content-type'
+  | 'attempts-exhausted'
+  | 'not-resumable'
+  | 'network-error'
+  /** resumed again and again, the stream never carried its request's answer */
+  | 'resume-lost';
 
 export type CloseReason = 'stopped' | 'completed' | 'accepted';
 
@@ -132,6 +164,20 @@ export interface ConnectionStatus {
   /** In `waiting`: how long, and which rule chose it. */
   delayMs?: number | undefined;
   delaySource?: DelaySource | undefined;
+  /** An upstream 401 or 403, as the client must get it. */
+  answer?: UpstreamAnswer | undefined;
+}
+
+/**
+ * An upstream's refusal on authorization grounds: "the server MUST respond with HTTP 401"
+ * and a `WWW-Authenticate` header naming its resource metadata (2025-06-18+ authorization).
+ * The proxy passes it on unchanged, so the client can authorize.
+ */
+export interface UpstreamAnswer {
+  status: number;
+  contentType: string | null;
+  body: string;
+  wwwAuthenticate: string | undefined;
 }
 
 /** Sent to the parent for each event, in order, never the same id twice. */
@@ -148,5 +194,6 @@ export interface ConnectionOutput {
   reason: ConnectionReason | undefined;
   status?: number | undefined;
   detail?: string | undefined;
+  answer?: UpstreamAnswer | undefined;
   lastEventId?: string | undefined;
 }

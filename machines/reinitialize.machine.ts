@@ -32,6 +32,8 @@ export interface ReinitializeInput {
   connection?: ConnectionOptionsInput | undefined;
   /** The whole exchange may take this long. Default 30 s. */
   timeoutMs?: number | undefined;
+  /** The credential the upstream accepted last for this session: the replay carries it. */
+  forwarded?: Readonly<Record<string, string>> | undefined;
 }
 
 export type ReinitializeOutput = ({ ok: true } & UpstreamSession) | { ok: false; detail: string };
@@ -117,6 +119,7 @@ export const reinitializeMachine = setup({
             body: context.input.initialize.body,
             pending: [context.input.initialize.requestId],
             options: context.input.connection,
+            forwarded: context.input.forwarded,
           }),
         // The stream's end, not its answer, moves on: a child's done event is the last thing
         // it sends, so nothing of it arrives once this machine has moved past it.
@@ -154,6 +157,7 @@ export const reinitializeMachine = setup({
             body: context.input.initializedBody,
             pending: [],
             options: context.input.connection,
+            forwarded: context.input.forwarded,
           }),
         onDone: [
           { guard: 'wasAccepted', target: 'done' },

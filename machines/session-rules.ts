@@ -7,11 +7,14 @@
 import type { ConnectionOutput, ConnectionStatus } from './connection.types.js';
 import { isConnectionOutput } from './connection-rules.js';
 import { formatEventId } from './event-id.js';
-import type { EventLog, ReplayRefusal, ReplayResult } from './event-log.js';
+import type { EventLog, ReplayRefusal } from './event-log.js';
 import { resultFor } from './jsonrpc.js';
 import { DEFAULT_PROCESS_OPTIONS } from './process.machine.js';
 import type {
+  Forwarded,
   RefusalCode,
+  SessionCommand,
+  SessionEmitted,
   SessionEndReason,
   SessionEvent,
   SessionInput,
@@ -28,6 +31,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxLifetimeMs: 30 * 60_000,
   deleteTimeoutMs: 5_000,
   maxReinitializations: 3,
+  standaloneWaitMs: 5_000,
 };
 
 /** What the session was started with; fixed for its life. */
@@ -38,6 +42,30 @@ export interface SessionConfig {
   connectionOptions: SessionInput['connection'];
   onUpstreamGone: UpstreamGonePolicy;
   eventLog: EventLog;
+  /** Who created the session; the runtime serves it to this identity only. */
+  identity: string | undefined;
+}
+
+export interface StandaloneState {
+  /** Where the upstream GET stream left off, to resume it when it opens again. */
+  resumeId: string | undefined;
+  /** The seq of the last event of the stream a client was attached for: later ones wait in the log. */
+  delivered: number;
+  /** The upstream has no GET stream (it answered 405 or 404). */
+  unavailable: boolean;
+}
+
+/** How many credential ids a session remembers as accepted (a refreshed token is a new one). */
+export const ACCEPTED_CREDENTIALS_KEPT = 8;
+
+/** A replay actor reading the log for a client now. */
+export interface ResumeSlot {
+  slot: number;
+  /** The client request waiting for the answer. */
+  key: string;
+  /** `resume`: a GET with Last-Event-ID; `listen`: a GET attaching to the live standalone stream. */
+  kind: 'resume' | 'listen';
+  forward: Forwarded | undefined;
 }
 
 /**
@@ -55,8 +83,12 @@ export interface SessionContext {
   streams: StreamTable;
   /** Session-wide event counter: ids stay unique and increasing across streams and reconnects. */
   nextSeq: number;
-  /** Where the upstream GET stream left off, to resume it when the client listens again. */
-  standaloneResumeId: string | undefined;
+  /** The standalone stream (stream-table.ts holds it while it is live). */
+  standalone: StandaloneState;
+  /** The credential the upstream accepted last (for the proxy's own requests), and the ids of all it accepted. */
+  credentials: { latest: Forwarded['credential']; accepted: readonly string[] };
+  /** Client commands that arrived while the upstream GET stream was opening: handled once it is. */
+  deferred: readonly SessionCommand[];
   endReason: SessionEndReason | undefined;
   /** The client's notifications/initialized, replayed after a re-initialization. */
   initializedBody: string | undefined;
@@ -77,13 +109,19 @@ export function initialContext(input: SessionInput): SessionContext {
       connectionOptions: input.connection,
       onUpstreamGone: input.onUpstreamGone ?? 'reinitialize',
       eventLog: input.eventLog,
+      identity: input.identity,
     },
     limits: { ...DEFAULT_SESSION_LIMITS, ...input.limits },
     upstreamSessionId: undefined,
     protocolVersion: undefined,
     streams: emptyTable(),
     nextSeq: 1,
-    standaloneResumeId: undefined,
+    standalone: { resumeId: undefined, delivered: 0, unavailable: false },
+    credentials: {
+      latest: undefined,
+      accepted: [],
+    },
+    deferred: [],
     endReason: undefined,
     initializedBody: undefined,
     reinitializations: 0,
@@ -91,6 +129,15 @@ export function initialContext(input: SessionInput): SessionContext {
     resuming: [],
   };
 }
+
+type StreamEnded = Extract<SessionEmitted, { type: 'session.stream.ended' }>;
+
+/** Tells the runtime a stream is over, with the requests of it that never got a response. */
+export const streamEnded = (
+  context: Pick<SessionContext, 'sessionId'>,
+  stream: number,
+  fields: Omit<StreamEnded, 'type' | 'sessionId' | 'stream'>,
+): StreamEnded => ({ type: 'session.stream.ended', sessionId: context.sessionId, stream, ...fields });
 
 /**
  * An id naming `stream` at the session's current position: a client resuming from it gets
@@ -111,6 +158,7 @@ export const REFUSAL_MESSAGES: Record<Exclude<RefusalCode, ReplayRefusal>, (limi
     `This session is already answering ${limits.maxConnectionsPerSession} resumes (maxConnectionsPerSession); retry in a moment.`,
   'log-unavailable': () =>
     "The session's event log could not be read; retry, or open a new stream without Last-Event-ID.",
+  'no-standalone-stream': () => 'The upstream server does not offer a server-to-client stream (GET).',
 };
 
 /** Once every stream is closed: ends that are expiries (the client did not ask for them). */
@@ -156,56 +204,6 @@ export function carriesInitializeResult(context: SessionContext, event: SessionE
   );
 }
 
-export interface ResumeSlot {
-  slot: number;
-  /** The client request (GET with Last-Event-ID) waiting for the answer. */
-  key: string;
-}
-
-export const RESUME_PREFIX = 'resume-';
-export const resumeChildId = (slot: number) => `${RESUME_PREFIX}${slot}`;
-
-function isReplayResult(value: unknown): value is ReplayResult {
-  return value !== null && typeof value === 'object' && typeof (value as { ok?: unknown }).ok === 'boolean';
-}
-
-const childIdOf = (type: string) => type.replace(/^xstate\.(done|error)\.actor\./, '');
-
-/** The slot of a replay actor whose done or error event this is. */
-export function resumeSlotOf(event: SessionEvent): number | undefined {
-  if (!event.type.startsWith('xstate.')) return undefined;
-  const id = childIdOf(event.type);
-  return id.startsWith(RESUME_PREFIX) ? Number(id.slice(RESUME_PREFIX.length)) : undefined;
-}
-
-/** What a replay actor answered, when this is its done event. */
-export function replayOf(event: SessionEvent): ReplayResult | undefined {
-  if (!event.type.startsWith('xstate.done.actor.') || resumeSlotOf(event) === undefined) return undefined;
-  const output = 'output' in event ? event.output : undefined;
-  return isReplayResult(output) ? output : undefined;
-}
-
-/** The resume a replay actor's done or error event answers, and the answer when it has one. */
-export function resumeOf(
-  context: SessionContext,
-  event: SessionEvent,
-): { key: string; slot: number; replay: ReplayResult | undefined } | undefined {
-  const slot = resumeSlotOf(event);
-  const held = context.resuming.find((r) => r.slot === slot);
-  return held === undefined ? undefined : { key: held.key, slot: held.slot, replay: replayOf(event) };
-}
-
-/**
- * The first replay slot no resume holds now (-1: all are busy). A resume is a client stream
- * too: a session answers at most `maxConnectionsPerSession` at once.
- */
-export function freeResumeSlot(resuming: readonly ResumeSlot[], limits: SessionLimits): number {
-  for (let slot = 0; slot < limits.maxConnectionsPerSession; slot++) {
-    if (!resuming.some((r) => r.slot === slot)) return slot;
-  }
-  return -1;
-}
-
 /** A re-initialization that worked, with the upstream's new session. */
 export function isReinitialized(value: unknown): value is { ok: true } & UpstreamSession {
   return value !== null && typeof value === 'object' && (value as { ok?: unknown }).ok === true;
@@ -216,8 +214,13 @@ export const settle = (result: void | Promise<void>) => {
   if (result instanceof Promise) result.catch(() => {});
 };
 
-/** The input of the connection child for one of the session's streams. */
+/**
+ * The input of the connection child for one of the session's streams: it carries what its
+ * client forwarded, or, for a stream the proxy opens on its own, the credential the upstream
+ * accepted last.
+ */
 export function spawnInput(context: SessionContext, stream: number, kind: 'get' | 'post', body?: string) {
+  const entry = entryOf(context.streams, stream);
   return connectionInput({
     id: streamRef(stream),
     sessionId: context.sessionId,
@@ -225,10 +228,35 @@ export function spawnInput(context: SessionContext, stream: number, kind: 'get' 
     upstreamSession: context,
     kind,
     body,
-    pending: entryOf(context.streams, stream)?.pending ?? [],
-    lastEventId: kind === 'get' ? context.standaloneResumeId : undefined,
+    pending: entry?.pending ?? [],
+    lastEventId: kind === 'get' ? context.standalone.resumeId : undefined,
     options: context.config.connectionOptions,
+    forwarded: entry?.forward?.headers ?? context.credentials.latest?.headers,
   });
 }
 
-export const replayOfResume = (context: SessionContext, event: SessionEvent) => resumeOf(context, event)?.replay;
+/**
+ * The standalone stream once its connection ended: where to resume it from, and whether the
+ * upstream has one at all (405, or a 404 that cannot mean a lost session).
+ */
+export function standaloneAfterEnd(context: SessionContext, status: ConnectionStatus): StandaloneState {
+  const none = status.status === 405 || (status.status === 404 && context.upstreamSessionId === undefined);
+  return {
+    ...context.standalone,
+    resumeId: status.lastEventId,
+    unavailable: context.standalone.unavailable || (status.state !== 'closed' && none),
+  };
+}
+
+/** The upstream accepted a request carrying this credential: it is the one the proxy's own requests carry. */
+export function acceptCredential(
+  credentials: SessionContext['credentials'],
+  forward: Forwarded | undefined,
+): SessionContext['credentials'] {
+  const credential = forward?.credential;
+  if (credential === undefined || credentials.latest?.id === credential.id) return credentials;
+  const accepted = credentials.accepted.includes(credential.id)
+    ? credentials.accepted
+    : [...credentials.accepted.slice(-(ACCEPTED_CREDENTIALS_KEPT - 1)), credential.id];
+  return { latest: credential, accepted };
+}

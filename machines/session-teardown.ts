@@ -47,7 +47,7 @@ export const teardownStates = {
       src: 'deleteUpstream',
       input: ({ context }) => ({
         upstream: context.config.upstream,
-        headers: upstreamHeaders(context.config.upstream, context, 'DELETE'),
+        headers: upstreamHeaders(context.config.upstream, context, 'DELETE', context.credentials.latest?.headers),
       }),
       onDone: [{ guard: 'endIsExpiry', target: 'expired' }, { target: 'terminated' }],
       // A failed DELETE changes nothing for the client: the session is over either way.

@@ -5,8 +5,8 @@
  * upstream session is gone.
  *
  * Pure statechart: its vocabulary (children, guards, actions) is in session.setup.ts, how it
- * ends in session-teardown.ts, its streams in stream-table.ts. Diagram and limits:
- * docs/session.md.
+ * ends in session-teardown.ts, its streams in stream-table.ts, resumes in session-resume.ts.
+ * Diagram and limits: docs/session.md.
  */
 import { type ActorRefFrom, and, not } from 'xstate';
 import { sessionSetup } from './session.setup.js';
@@ -17,15 +17,34 @@ export { HOST_ID, hostSystemId, primingIdOf, type SessionContext } from './sessi
 export { INITIALIZE_STREAM, STANDALONE_STREAM, type StreamEntry, streamChildId } from './stream-table.js';
 export { DEFAULT_SESSION_LIMITS };
 
-/** While the upstream is not (yet, or again) initialized, client requests are refused with `code`. */
-const refuseClientRequests = (code: 'not-initialized' | 'reinitializing') => ({
+/** While the upstream is not (yet) initialized, client requests are refused with `code`. */
+const refuseClientRequests = (code: 'not-initialized') => ({
   'session.request': { actions: { type: 'refuse' as const, params: { code } } },
   'session.listen': { actions: { type: 'refuse' as const, params: { code } } },
 });
 
+/**
+ * While the upstream GET stream opens, or the upstream is re-initialized, client commands
+ * wait and are handled once requests may go again; past `maxConnectionsPerSession` waiting,
+ * more are refused with `code` (the client retries).
+ */
+const holdClientCommands = (code: 'too-many-streams' | 'reinitializing') => {
+  const hold = [
+    { guard: 'deferredFull' as const, actions: { type: 'refuse' as const, params: { code } } },
+    { actions: 'defer' as const },
+  ];
+  return { 'session.request': hold, 'session.listen': hold, 'session.resume': hold };
+};
+
 const endWith = (reason: 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed') => ({
   type: 'setEndReason' as const,
   params: { reason },
+});
+
+const answer = (reopen: boolean) => ({ type: 'answerResume' as const, params: { reopen } });
+const resumeIs = (outcome: 'failed' | 'refused' | 'conflict' | 'attached' | 'reopen') => ({
+  type: 'resumeIs' as const,
+  params: { outcome },
 });
 
 export const sessionMachine = sessionSetup.createMachine({
@@ -37,28 +56,26 @@ export const sessionMachine = sessionSetup.createMachine({
       entry: 'startHost',
       after: { maxLifetime: { target: 'terminating', actions: endWith('lifetime') } },
       on: {
-        'session.delete': { target: 'terminating', actions: endWith('deleted') },
+        'session.delete': { target: 'terminating', actions: ['takeDeleteCredential', endWith('deleted')] },
         'session.shutdown': { target: 'terminating', actions: endWith('shutdown') },
         'session.client.detach': { actions: 'detach' },
         'session.resume': [
           { guard: 'resumeSlotsFull', actions: { type: 'refuse', params: { code: 'too-many-resumes' } } },
-          { actions: 'startResume' },
+          { actions: 'startReplay' },
         ],
         'connection.event': { actions: 'forward' },
         'connection.status': { actions: 'trackStream' },
         'xstate.done.actor.*': [
           // The stdio process gave up (crashed too often): the client must start again.
           { guard: 'isHostDone', target: 'terminating', actions: ['markHostGone', endWith('upstream-gone')] },
-          { guard: 'isResumeRefused', actions: { type: 'answerResume', params: { outcome: 'refused' } } },
+          // What the log answered a resume or a listen (session-resume.ts).
+          { guard: resumeIs('refused'), actions: answer(false) },
           // "The server MUST send each of its JSON-RPC messages on only one of the connected streams."
-          { guard: 'isResumeOfAttachedStream', actions: { type: 'answerResume', params: { outcome: 'conflict' } } },
-          { guard: 'isResumeOfLiveStream', actions: { type: 'answerResume', params: { outcome: 'attached' } } },
-          { guard: 'isResumeAnswer', actions: { type: 'answerResume', params: { outcome: 'replayed' } } },
+          { guard: resumeIs('conflict'), actions: answer(false) },
+          { guard: resumeIs('attached'), actions: answer(false) },
+          { guard: 'isResumeAnswer', actions: answer(false) },
         ],
-        'xstate.error.actor.*': {
-          guard: 'isResumeFailure',
-          actions: { type: 'answerResume', params: { outcome: 'failed' } },
-        },
+        'xstate.error.actor.*': { guard: resumeIs('failed'), actions: answer(false) },
       },
       initial: 'initializing',
       states: {
@@ -70,14 +87,23 @@ export const sessionMachine = sessionSetup.createMachine({
               key: context.config.initialize.key,
               body: context.config.initialize.body,
               pending: [context.config.initialize.requestId],
+              forward: context.config.initialize.forward,
             }),
           },
           on: {
             ...refuseClientRequests('not-initialized'),
             'connection.event': {
               guard: 'isInitializeResult',
-              target: 'active',
-              actions: ['acceptInitializeResult', 'forward'],
+              target: 'preparing',
+              actions: [
+                'acceptInitializeResult',
+                'forward',
+                'announceInitialized',
+                {
+                  type: 'notify',
+                  params: ({ context }) => ({ sessionId: context.sessionId, event: 'initialized' as const }),
+                },
+              ],
             },
             // The initialize stream ended without a result (an error answer, a refusal, a drop).
             'xstate.done.actor.*': {
@@ -87,14 +113,26 @@ export const sessionMachine = sessionSetup.createMachine({
             },
           },
         },
+        // The proxy opens the upstream GET stream before it forwards anything else, so that
+        // nothing the server sends on it (an elicitation right after connecting) goes to no
+        // stream; the client's requests wait (bounded) until it has opened or failed.
+        preparing: {
+          entry: 'openOwnStandalone',
+          after: { standaloneWait: 'active' },
+          on: {
+            ...holdClientCommands('too-many-streams'),
+            'connection.status': [
+              {
+                guard: and(['isStreamExpired', 'mayReinitialize']),
+                target: 'reinitializing',
+                actions: 'beginReinitialize',
+              },
+              { guard: 'isStandaloneSettled', target: 'active', actions: 'trackStream' },
+            ],
+          },
+        },
         active: {
-          entry: [
-            'announceInitialized',
-            {
-              type: 'notify',
-              params: ({ context }) => ({ sessionId: context.sessionId, event: 'initialized' as const }),
-            },
-          ],
+          entry: 'releaseDeferred',
           on: {
             'session.request': [
               { guard: 'atStreamLimit', actions: { type: 'refuse', params: { code: 'too-many-streams' } } },
@@ -105,7 +143,13 @@ export const sessionMachine = sessionSetup.createMachine({
                     type: 'openStream',
                     params: ({ event }) =>
                       event.type === 'session.request'
-                        ? { kind: 'post' as const, key: event.key, body: event.body, pending: event.requestIds }
+                        ? {
+                            kind: 'post' as const,
+                            key: event.key,
+                            body: event.body,
+                            pending: event.requestIds,
+                            forward: event.forward,
+                          }
                         : { kind: 'post' as const, key: '', pending: [] },
                   },
                 ],
@@ -113,7 +157,16 @@ export const sessionMachine = sessionSetup.createMachine({
             ],
             'session.listen': [
               { guard: 'standaloneAttached', actions: { type: 'refuse', params: { code: 'stream-attached' } } },
-              { guard: 'standaloneLive', actions: 'attachStandalone' },
+              {
+                guard: 'standaloneUnavailable',
+                actions: { type: 'refuse', params: { code: 'no-standalone-stream' } },
+              },
+              // Live without a client: what it carried meanwhile waits in the log.
+              {
+                guard: and(['standaloneLive', 'resumeSlotsFull']),
+                actions: { type: 'refuse', params: { code: 'too-many-resumes' } },
+              },
+              { guard: 'standaloneLive', actions: 'startReplay' },
               { guard: 'atStreamLimit', actions: { type: 'refuse', params: { code: 'too-many-streams' } } },
               {
                 actions: {
@@ -122,6 +175,7 @@ export const sessionMachine = sessionSetup.createMachine({
                     kind: 'get' as const,
                     key: event.type === 'session.listen' ? event.key : '',
                     pending: [],
+                    forward: event.type === 'session.listen' ? event.forward : undefined,
                   }),
                 },
               },
@@ -139,10 +193,7 @@ export const sessionMachine = sessionSetup.createMachine({
             'xstate.done.actor.*': [
               { guard: 'isStreamDoneExpired', target: '#session.terminating', actions: endWith('upstream-gone') },
               // Resuming the standalone stream after it closed opens it upstream again.
-              {
-                guard: and(['isResumeOfClosedStandalone', not('atStreamLimit')]),
-                actions: { type: 'answerResume', params: { outcome: 'reopened' } },
-              },
+              { guard: and([resumeIs('reopen'), not('atStreamLimit')]), actions: answer(true) },
             ],
           },
           initial: 'idle',
@@ -156,6 +207,8 @@ export const sessionMachine = sessionSetup.createMachine({
             },
           },
         },
+        // Client commands wait meanwhile: a restarted upstream that takes its time to
+        // initialize costs the client a delay, not an error.
         reinitializing: {
           invoke: {
             id: 'reinitialize',
@@ -166,6 +219,7 @@ export const sessionMachine = sessionSetup.createMachine({
               initialize: context.config.initialize,
               initializedBody: context.initializedBody,
               connection: context.config.connectionOptions,
+              forwarded: context.credentials.latest?.headers,
             }),
             onDone: [
               {
@@ -188,7 +242,7 @@ export const sessionMachine = sessionSetup.createMachine({
               { target: '#session.terminating', actions: endWith('upstream-gone') },
             ],
           },
-          on: refuseClientRequests('reinitializing'),
+          on: holdClientCommands('reinitializing'),
         },
       },
     },

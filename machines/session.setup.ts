@@ -17,17 +17,20 @@ import { processMachine } from './process.machine.js';
 import { reinitializeMachine } from './reinitialize.machine.js';
 import type {
   DeleteUpstreamInput,
+  Forwarded,
   RefusalCode,
+  SessionCommand,
   SessionEmitted,
   SessionEvent,
   SessionInput,
   SessionLifecycle,
   SessionOutput,
 } from './session.types.js';
+import { freeResumeSlot, resumeChildId, resumedEvent, resumeOf, resumeOutcome } from './session-resume.js';
 import {
+  acceptCredential,
   carriesInitializeResult,
   END_IS_EXPIRY,
-  freeResumeSlot,
   HOST_ID,
   hostStopTimeoutMs,
   hostSystemId,
@@ -36,12 +39,11 @@ import {
   isTerminal,
   primingIdOf,
   REFUSAL_MESSAGES,
-  replayOfResume,
-  resumeChildId,
-  resumeOf,
   type SessionContext,
   settle,
   spawnInput,
+  standaloneAfterEnd,
+  streamEnded,
   streamEndOf,
 } from './session-rules.js';
 import {
@@ -51,6 +53,7 @@ import {
   closeStream,
   detachClient,
   entryOf,
+  hasClientActivity,
   INITIALIZE_STREAM,
   isLive,
   liveCount,
@@ -91,12 +94,19 @@ export const sessionSetup = setup({
     maxLifetime: ({ context }) => context.limits.maxLifetimeMs,
     deleteTimeout: ({ context }) => context.limits.deleteTimeoutMs,
     hostStopTimeout: ({ context }) => hostStopTimeoutMs(context.config.upstream),
+    standaloneWait: ({ context }) => context.limits.standaloneWaitMs,
   },
   guards: {
     atStreamLimit: ({ context }) => liveCount(context.streams) >= context.limits.maxConnectionsPerSession,
     standaloneLive: ({ context }) => isLive(context.streams, STANDALONE_STREAM),
     standaloneAttached: ({ context }) => clientOf(context.streams, STANDALONE_STREAM) !== undefined,
-    hasActivity: ({ context }) => liveCount(context.streams) > 0,
+    standaloneUnavailable: ({ context }) => context.standalone.unavailable,
+    deferredFull: ({ context }) => context.deferred.length >= context.limits.maxConnectionsPerSession,
+    /** The standalone stream said how it went (open, retrying, or not there): requests may go. */
+    isStandaloneSettled: ({ event }) =>
+      isStatus(event) && streamOf(event.id) === STANDALONE_STREAM && event.state !== 'connecting',
+    /** Idle is what the client does (stream-table.ts), never the proxy's own upstream streams. */
+    hasActivity: ({ context }) => hasClientActivity(context.streams),
     isInitializeResult: ({ context, event }) => carriesInitializeResult(context, event),
     isInitializeStreamDone: ({ event }) => streamEndOf(event)?.stream === INITIALIZE_STREAM,
     // "The server MAY terminate the session at any time, after which it MUST respond to
@@ -115,21 +125,9 @@ export const sessionSetup = setup({
       context.upstreamSessionId !== undefined && context.endReason !== 'upstream-gone',
     endIsExpiry: ({ context }) => context.endReason !== undefined && END_IS_EXPIRY[context.endReason],
     resumeSlotsFull: ({ context }) => freeResumeSlot(context.resuming, context.limits) === -1,
-    isResumeFailure: ({ context, event }) => resumeOf(context, event) !== undefined,
-    isResumeRefused: ({ context, event }) => replayOfResume(context, event)?.ok === false,
-    isResumeOfAttachedStream: ({ context, event }) => {
-      const replay = replayOfResume(context, event);
-      return replay?.ok === true && clientOf(context.streams, replay.stream) !== undefined;
-    },
-    isResumeOfLiveStream: ({ context, event }) => {
-      const replay = replayOfResume(context, event);
-      return replay?.ok === true && isLive(context.streams, replay.stream);
-    },
-    isResumeOfClosedStandalone: ({ context, event }) => {
-      const replay = replayOfResume(context, event);
-      return replay?.ok === true && replay.stream === STANDALONE_STREAM && !isLive(context.streams, STANDALONE_STREAM);
-    },
-    isResumeAnswer: ({ context, event }) => replayOfResume(context, event)?.ok === true,
+    resumeIs: ({ context, event }, params: { outcome: ReturnType<typeof resumeOutcome> }) =>
+      resumeOutcome(context, event) === params.outcome,
+    isResumeAnswer: ({ context, event }) => resumeOf(context, event) !== undefined,
     reinitSucceeded: ({ event }) => 'output' in event && isReinitialized(event.output),
   },
   actions: {
@@ -149,6 +147,12 @@ export const sessionSetup = setup({
       enqueue.assign({ hostAlive: true });
     }),
     markHostGone: assign({ hostAlive: false }),
+    /** A client's DELETE goes upstream with that client's credential. */
+    takeDeleteCredential: assign(({ context, event }) =>
+      event.type === 'session.delete' && event.forward?.credential !== undefined
+        ? { credentials: { ...context.credentials, latest: event.forward.credential } }
+        : {},
+    ),
     setEndReason: assign((_, params: { reason: SessionOutput['reason'] }) => ({ endReason: params.reason })),
     acceptInitializeResult: assign(({ context, event }) => {
       if (event.type !== 'connection.event') return {};
@@ -174,6 +178,10 @@ export const sessionSetup = setup({
       const seq = context.nextSeq;
       const eventId = formatEventId(context.config.eventTag, stream, seq);
       enqueue.assign({ nextSeq: seq + 1, streams: answer(context.streams, stream, responseIds(message)) });
+      // A standalone event while no client holds the stream waits in the log for the next one.
+      if (stream === STANDALONE_STREAM && entry.client !== undefined) {
+        enqueue.assign({ standalone: { ...context.standalone, delivered: seq } });
+      }
       if (!entry.json) {
         const { eventLog } = context.config;
         const logged = { stream, seq, eventId, data };
@@ -193,6 +201,10 @@ export const sessionSetup = setup({
       if (event.state === 'open' && event.bodyKind === 'json' && !entry.json) {
         enqueue.assign({ streams: markJson(context.streams, stream) });
       }
+      // The upstream took the request: its credential is the one the proxy's own requests carry.
+      if (event.state === 'open' || event.reason === 'accepted') {
+        enqueue.assign({ credentials: acceptCredential(context.credentials, entry.forward) });
+      }
       enqueue.emit({
         type: 'session.stream.status',
         sessionId: context.sessionId,
@@ -203,29 +215,30 @@ export const sessionSetup = setup({
       if (!isTerminal(event.state)) return;
       enqueue.assign({
         streams: closeStream(context.streams, stream),
-        ...(stream === STANDALONE_STREAM ? { standaloneResumeId: event.lastEventId } : {}),
+        ...(stream === STANDALONE_STREAM ? { standalone: standaloneAfterEnd(context, event) } : {}),
       });
       enqueue.stopChild(streamChildId(stream));
-      enqueue.emit({
-        type: 'session.stream.ended',
-        sessionId: context.sessionId,
-        stream,
-        // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
-        state: event.state === 'expired' && context.upstreamSessionId === undefined ? 'failed' : event.state,
-        reason: event.reason,
-        status: event.status,
-        detail: event.detail,
-        unanswered: entry.pending,
-      });
+      const { reason, status, detail, answer: refusal } = event;
+      // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
+      const state = event.state === 'expired' && context.upstreamSessionId === undefined ? 'failed' : event.state;
+      enqueue.emit(
+        streamEnded(context, stream, { state, reason, status, detail, answer: refusal, unanswered: entry.pending }),
+      );
     }),
     /** A client request opens a stream: its entry, its connection child, and word to the client. */
     openStream: enqueueActions(
       (
         { context, enqueue },
-        params: { kind: 'get' | 'post'; key: string; body?: string; pending: readonly RequestId[] },
+        params: {
+          kind: 'get' | 'post';
+          key: string;
+          body?: string;
+          pending: readonly RequestId[];
+          forward?: Forwarded | undefined;
+        },
       ) => {
-        const { kind, key, body, pending } = params;
-        const opened = openStream(context.streams, { kind, client: key, body, pending });
+        const { kind, key, body, pending, forward } = params;
+        const opened = openStream(context.streams, { kind, client: key, body, pending, forward });
         enqueue.assign({ streams: opened.table });
         enqueue.spawnChild('connection', {
           id: streamChildId(opened.stream),
@@ -236,25 +249,26 @@ export const sessionSetup = setup({
           sessionId: context.sessionId,
           key: params.key,
           stream: opened.stream,
-          alreadyLive: false,
           primingId: primingIdOf(context, opened.stream),
           protocolVersion: context.protocolVersion,
         });
       },
     ),
-    /** A client GET attaches to the standalone stream, which is already open upstream. */
-    attachStandalone: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'session.listen') return;
-      enqueue.assign({ streams: attachClient(context.streams, STANDALONE_STREAM, event.key) });
-      enqueue.emit({
-        type: 'session.stream.opened',
-        sessionId: context.sessionId,
-        key: event.key,
-        stream: STANDALONE_STREAM,
-        alreadyLive: true,
-        primingId: primingIdOf(context, STANDALONE_STREAM),
-        protocolVersion: context.protocolVersion,
+    /** The proxy opens the upstream GET stream itself, as soon as the session is initialized. */
+    openOwnStandalone: enqueueActions(({ context, enqueue }) => {
+      const opened = openStream(context.streams, { kind: 'get', client: undefined });
+      enqueue.assign({ streams: opened.table });
+      enqueue.spawnChild('connection', {
+        id: streamChildId(STANDALONE_STREAM),
+        input: spawnInput({ ...context, streams: opened.table }, STANDALONE_STREAM, 'get'),
       });
+    }),
+    /** Holds a client command until the upstream GET stream has opened. */
+    defer: assign(({ context, event }) => ({ deferred: [...context.deferred, event as SessionCommand] })),
+    /** Handles the held commands, in order, now that requests may go. */
+    releaseDeferred: enqueueActions(({ context, enqueue }) => {
+      for (const command of context.deferred) enqueue.raise(command);
+      enqueue.assign({ deferred: [] });
     }),
     rememberInitialized: assign(({ event }) =>
       event.type === 'session.request' && event.replayOnReinit ? { initializedBody: event.body } : {},
@@ -274,7 +288,7 @@ export const sessionSetup = setup({
       for (const stream of liveStreams(context.streams)) enqueue.stopChild(streamChildId(stream));
       enqueue.assign({
         upstreamSessionId: undefined,
-        standaloneResumeId: undefined,
+        standalone: { ...context.standalone, resumeId: undefined },
         reinitializations: context.reinitializations + 1,
       });
     }),
@@ -287,14 +301,9 @@ export const sessionSetup = setup({
       };
       const { resend, ended } = splitForResend(context.streams);
       for (const stream of ended) {
-        enqueue.emit({
-          type: 'session.stream.ended',
-          sessionId: context.sessionId,
-          stream,
-          state: 'closed',
-          reason: 'upstream-reinitialized',
-          unanswered: [],
-        });
+        enqueue.emit(
+          streamEnded(context, stream, { state: 'closed', reason: 'upstream-reinitialized', unanswered: [] }),
+        );
       }
       for (const stream of liveStreams(resend)) {
         const entry = entryOf(resend, stream);
@@ -317,74 +326,68 @@ export const sessionSetup = setup({
       code: params.code,
       message: REFUSAL_MESSAGES[params.code](context.limits),
     })),
-    /** A GET with Last-Event-ID: a replay actor reads the log; its answer decides the rest. */
-    startResume: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'session.resume') return;
+    /**
+     * A replay actor reads the log for a client: a GET with Last-Event-ID from its id, or a
+     * GET attaching to the live standalone stream from the last event a client was there for.
+     */
+    startReplay: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'session.resume' && event.type !== 'session.listen') return;
       const slot = freeResumeSlot(context.resuming, context.limits);
-      enqueue.assign({ resuming: [...context.resuming, { slot, key: event.key }] });
+      const resume = event.type === 'session.resume';
+      const lastEventId = resume
+        ? event.lastEventId
+        : formatEventId(context.config.eventTag, STANDALONE_STREAM, context.standalone.delivered);
+      enqueue.assign({
+        resuming: [
+          ...context.resuming,
+          { slot, key: event.key, kind: resume ? 'resume' : 'listen', forward: event.forward },
+        ],
+      });
       enqueue.spawnChild('replayLog', {
         id: resumeChildId(slot),
-        input: { log: context.config.eventLog, lastEventId: event.lastEventId, newestSeq: context.nextSeq - 1 },
+        input: { log: context.config.eventLog, lastEventId, newestSeq: context.nextSeq - 1 },
       });
     }),
     /**
-     * Answers a resume: refused (with why), or the replay with whether the stream goes on.
-     * `attach`: the client now holds the live stream; `reopen`: the standalone stream is
-     * opened upstream again, from where it left off.
+     * Answers a resume or a listen from the log (session-resume.ts says which outcome):
+     * refused with why, or the replay and whether the client now holds the live stream.
      */
-    answerResume: enqueueActions(
-      (
-        { context, event, enqueue },
-        params: { outcome: 'refused' | 'conflict' | 'failed' | 'replayed' | 'attached' | 'reopened' },
-      ) => {
-        const resume = resumeOf(context, event);
-        if (resume === undefined) return;
-        enqueue.stopChild(resumeChildId(resume.slot));
-        enqueue.assign({ resuming: context.resuming.filter((r) => r.slot !== resume.slot) });
-        const { key, replay } = resume;
-        const refuse = (code: RefusalCode, message: string) =>
-          enqueue.emit({ type: 'session.refused', sessionId: context.sessionId, key, code, message });
-        const messageOf = (code: Exclude<RefusalCode, ReplayRefusal>) => REFUSAL_MESSAGES[code](context.limits);
-        if (params.outcome === 'failed' || replay === undefined)
-          return refuse('log-unavailable', messageOf('log-unavailable'));
-        if (!replay.ok) return refuse(replay.code, replay.message);
-        if (params.outcome === 'conflict') return refuse('stream-attached', messageOf('stream-attached'));
-        let streams = context.streams;
-        if (params.outcome === 'attached') streams = attachClient(streams, replay.stream, key);
-        if (params.outcome === 'reopened') {
-          streams = openStream(streams, { kind: 'get', client: key }).table;
-          enqueue.spawnChild('connection', {
-            id: streamChildId(STANDALONE_STREAM),
-            input: spawnInput({ ...context, streams }, STANDALONE_STREAM, 'get'),
-          });
-        }
-        enqueue.assign({ streams });
-        enqueue.emit({
-          type: 'session.resumed',
-          sessionId: context.sessionId,
-          key,
-          stream: replay.stream,
-          events: replay.events,
-          afterSeq: replay.afterSeq,
-          throughSeq: replay.throughSeq,
-          live: params.outcome !== 'replayed',
-          primingId: formatEventId(context.config.eventTag, replay.stream, replay.throughSeq),
-          protocolVersion: context.protocolVersion,
+    answerResume: enqueueActions(({ context, event, enqueue }, params: { reopen: boolean }) => {
+      const resume = resumeOf(context, event);
+      const outcome = resumeOutcome(context, event);
+      if (resume === undefined || outcome === undefined) return;
+      enqueue.stopChild(resumeChildId(resume.slot));
+      enqueue.assign({ resuming: context.resuming.filter((r) => r.slot !== resume.slot) });
+      const refuse = (code: RefusalCode, message: string) =>
+        enqueue.emit({ type: 'session.refused', sessionId: context.sessionId, key: resume.key, code, message });
+      const messageOf = (code: Exclude<RefusalCode, ReplayRefusal>) => REFUSAL_MESSAGES[code](context.limits);
+      if (outcome === 'failed') return refuse('log-unavailable', messageOf('log-unavailable'));
+      if (outcome === 'refused' && resume.replay?.ok === false)
+        return refuse(resume.replay.code, resume.replay.message);
+      if (outcome === 'conflict') return refuse('stream-attached', messageOf('stream-attached'));
+      const stream = resume.replay?.ok ? resume.replay.stream : STANDALONE_STREAM;
+      let streams = context.streams;
+      if (outcome === 'attached') streams = attachClient(streams, stream, resume.key);
+      // Reopened only in `active` (session.machine.ts); elsewhere a closed standalone stream is over.
+      const reopen = outcome === 'reopen' && params.reopen;
+      if (reopen) {
+        streams = openStream(streams, { kind: 'get', client: resume.key, forward: resume.forward }).table;
+        enqueue.spawnChild('connection', {
+          id: streamChildId(STANDALONE_STREAM),
+          input: spawnInput({ ...context, streams }, STANDALONE_STREAM, 'get'),
         });
-      },
-    ),
+      }
+      enqueue.assign({ streams });
+      enqueue.emit(resumedEvent(context, resume, outcome === 'attached' || reopen));
+    }),
     /** Stops every stream child (aborting its upstream request) and tells the runtime. */
     closeAllStreams: enqueueActions(({ context, enqueue }) => {
       for (const stream of liveStreams(context.streams)) {
         enqueue.stopChild(streamChildId(stream));
-        enqueue.emit({
-          type: 'session.stream.ended',
-          sessionId: context.sessionId,
-          stream,
-          state: 'stopped',
-          reason: `session-${context.endReason}`,
-          unanswered: entryOf(context.streams, stream)?.pending ?? [],
-        });
+        const unanswered = entryOf(context.streams, stream)?.pending ?? [];
+        enqueue.emit(
+          streamEnded(context, stream, { state: 'stopped', reason: `session-${context.endReason}`, unanswered }),
+        );
       }
       enqueue.assign({ streams: { ...context.streams, entries: {} } });
     }),

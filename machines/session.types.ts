@@ -4,6 +4,7 @@ import type {
   ConnectionStateName,
   ConnectionStatus,
   RequestId,
+  UpstreamAnswer,
 } from './connection.types.js';
 import type { EventLog, LoggedEvent, ReplayRefusal } from './event-log.js';
 import type { ProcessInput, StdioCommand } from './process.types.js';
@@ -19,6 +20,11 @@ export interface SessionLimits {
   deleteTimeoutMs: number;
   /** Upstream re-initializations (policy `reinitialize`) before a 404 ends the session. Default 3. */
   maxReinitializations: number;
+  /**
+   * After initialize, how long the client's next requests wait for the upstream GET stream
+   * to open, so that nothing the server sends on it can be missed. Default 5 s.
+   */
+  standaloneWaitMs: number;
 }
 
 /** Where the upstream is; opaque to the session, handed to each stream child. */
@@ -27,9 +33,21 @@ export interface UpstreamTarget {
   url: string;
   /** Sent on every upstream request (auth, ...). */
   headers?: Readonly<Record<string, string>>;
+  /** These static headers win over the ones forwarded from the client. Default false: the client's win. */
+  staticHeadersWin?: boolean;
   /** A local server program: the session runs it as its `host` child (one process per session). */
   process?: StdioCommand;
   processOptions?: ProcessInput['options'];
+}
+
+/**
+ * What a client request carries upstream besides its body: the headers forwarded from it
+ * (credential, trace context), and its credential alone, with an id (a keyed hash, never the
+ * credential itself) by which the session remembers that the upstream accepted it.
+ */
+export interface Forwarded {
+  headers: Readonly<Record<string, string>>;
+  credential?: { id: string; headers: Readonly<Record<string, string>> } | undefined;
 }
 
 export interface SessionInput {
@@ -38,7 +56,12 @@ export interface SessionInput {
   /** Random prefix of this session's event ids. */
   eventTag: string;
   /** The client's initialize request, saved so it can be replayed upstream. */
-  initialize: { key: string; body: string; requestId: RequestId };
+  initialize: { key: string; body: string; requestId: RequestId; forward?: Forwarded | undefined };
+  /**
+   * Who created the session (src/auth/identity.ts: a JWT's issuer and subject, or a keyed hash
+   * of the credential): the proxy serves the session to this identity only.
+   */
+  identity?: string | undefined;
   upstream: UpstreamTarget;
   /** Where the session keeps the events it forwards, for resumption (machines/event-log.ts). */
   eventLog: EventLog;
@@ -65,6 +88,8 @@ export type RefusalCode =
   /** The stream already has a client: a message goes on one stream to one client. */
   | 'stream-attached'
   | 'too-many-resumes'
+  /** The upstream offers no server-to-client stream (its GET got 405 or 404). */
+  | 'no-standalone-stream'
   /** The event log could not be read. */
   | 'log-unavailable'
   | ReplayRefusal;
@@ -79,17 +104,18 @@ export type SessionCommand =
       requestIds: readonly RequestId[];
       /** notifications/initialized: kept to be replayed if the upstream is re-initialized. */
       replayOnReinit?: boolean;
+      forward?: Forwarded | undefined;
     }
   /** A client GET: attach to the standalone stream, opening it upstream if needed. */
-  | { type: 'session.listen'; key: string }
+  | { type: 'session.listen'; key: string; forward?: Forwarded | undefined }
   /** A client GET with Last-Event-ID: replay that stream from the log, then attach if it is live. */
-  | { type: 'session.resume'; key: string; lastEventId: string }
+  | { type: 'session.resume'; key: string; lastEventId: string; forward?: Forwarded | undefined }
   /**
    * The client response `key` on `stream` is over. `delivered`: it was written to its end after
    * the stream finished, so nobody will resume the stream and its events can go.
    */
   | { type: 'session.client.detach'; key: string; stream: number; delivered: boolean }
-  | { type: 'session.delete' }
+  | { type: 'session.delete'; forward?: Forwarded | undefined }
   | { type: 'session.shutdown' };
 
 export type SessionEvent =
@@ -109,8 +135,6 @@ export type SessionEmitted =
       sessionId: string;
       key: string;
       stream: number;
-      /** The stream was live before this client attached (a standalone stream already open). */
-      alreadyLive: boolean;
       /** An id naming this stream at the current position, for an SSE priming event. */
       primingId: string;
       protocolVersion: string | undefined;
@@ -159,6 +183,8 @@ export type SessionEmitted =
       detail?: string | undefined;
       /** The JSON-RPC requests of this stream that never got a response. */
       unanswered: readonly RequestId[];
+      /** An upstream 401 or 403, which the client gets as it came. */
+      answer?: UpstreamAnswer | undefined;
     }
   | { type: 'session.ended'; sessionId: string; state: 'terminated' | 'expired'; reason: SessionEndReason };
 

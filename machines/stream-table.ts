@@ -9,6 +9,7 @@
  */
 import { freeSlot, slotId } from './child-slot.js';
 import type { RequestId } from './connection.types.js';
+import type { Forwarded } from './session.types.js';
 
 /** The standalone server-to-client stream (client GET, upstream GET). */
 export const STANDALONE_STREAM = 0;
@@ -34,6 +35,8 @@ export interface StreamEntry {
   pending: readonly RequestId[];
   /** The POST body, to send again after the upstream is re-initialized. */
   body: string | undefined;
+  /** What the client's request forwards upstream (its credential): kept only while the stream lives. */
+  forward: Forwarded | undefined;
   /**
    * The upstream answered with one JSON body, which the client gets as one: it never sees an
    * event id, so it can never resume the stream, and its events need no log.
@@ -54,14 +57,23 @@ export const liveCount = (table: StreamTable) => Object.keys(table.entries).leng
 export const liveStreams = (table: StreamTable) => Object.keys(table.entries).map(Number);
 export const entryOf = (table: StreamTable, stream: number): StreamEntry | undefined => table.entries[stream];
 
+/**
+ * What the client does: a request in flight, or a stream a client holds. The standalone
+ * stream the proxy keeps open for it while no client holds it is not the client's doing.
+ */
+export const hasClientActivity = (table: StreamTable) =>
+  Object.values(table.entries).some((entry) => entry.kind === 'post' || entry.client !== undefined);
+
 /** The client attached to a live stream, if any. */
 export const clientOf = (table: StreamTable, stream: number) => table.entries[stream]?.client;
 
 export interface OpenRequest {
   kind: 'get' | 'post';
-  client: string;
+  /** The client request attached to it; none for the standalone stream the proxy opens itself. */
+  client: string | undefined;
   pending?: readonly RequestId[];
   body?: string | undefined;
+  forward?: Forwarded | undefined;
 }
 
 /**
@@ -80,6 +92,7 @@ export function openStream(table: StreamTable, request: OpenRequest): { table: S
     client: request.client,
     pending: request.pending ?? [],
     body: request.body,
+    forward: request.forward,
     json: false,
   };
   return {

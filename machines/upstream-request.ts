@@ -12,13 +12,26 @@ export interface UpstreamSession {
   protocolVersion: string | undefined;
 }
 
-/** Headers on every upstream request after initialize (2025-06-18+ transports). */
+const lowercased = (headers: Readonly<Record<string, string>> | undefined) => {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+};
+
+/**
+ * Headers on every upstream request: the operator's static ones and those forwarded from the
+ * client (its credential, trace context), the client's winning on a conflict unless the
+ * operator says `staticHeadersWin`; then the ones naming the upstream session (2025-06-18+).
+ */
 export function upstreamHeaders(
   upstream: UpstreamTarget,
   session: UpstreamSession,
   method: 'GET' | 'POST' | 'DELETE',
+  forwarded?: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const headers: Record<string, string> = { ...upstream.headers };
+  const fixed = lowercased(upstream.headers);
+  const client = lowercased(forwarded);
+  const headers: Record<string, string> = upstream.staticHeadersWin ? { ...client, ...fixed } : { ...fixed, ...client };
   if (method === 'POST') headers['content-type'] = 'application/json';
   // "the client MUST include it in the Mcp-Session-Id header on all of its subsequent
   // HTTP requests"; "the client MUST include the MCP-Protocol-Version: <protocol-version>
@@ -40,6 +53,8 @@ export interface StreamSpec {
   pending?: readonly RequestId[];
   lastEventId?: string | undefined;
   options?: ConnectionOptionsInput | undefined;
+  /** Headers from the client whose request this stream serves (or its latest accepted credential). */
+  forwarded?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The input of the connection child for one upstream stream. */
@@ -50,7 +65,7 @@ export function connectionInput(spec: StreamSpec): ConnectionInput {
     session: spec.sessionId,
     url: spec.upstream.url,
     method,
-    headers: upstreamHeaders(spec.upstream, spec.upstreamSession, method),
+    headers: upstreamHeaders(spec.upstream, spec.upstreamSession, method, spec.forwarded),
     ...(spec.body !== undefined ? { body: spec.body, awaitResponses: spec.pending ?? [] } : {}),
     ...(spec.kind === 'get' && spec.lastEventId !== undefined ? { lastEventId: spec.lastEventId } : {}),
     ...(spec.options ? { options: spec.options } : {}),

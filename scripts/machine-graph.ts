@@ -13,7 +13,11 @@ export function stateNodes(node: AnyStateNode): AnyStateNode[] {
 export function describeGuard(guard: unknown): string {
   if (guard === undefined) return '';
   if (typeof guard === 'string') return guard;
-  const g = guard as { type?: unknown; guards?: unknown[]; name?: string };
+  const g = guard as { type?: unknown; guards?: unknown[]; name?: string; params?: unknown };
+  // A parameterized guard is named with its parameters: resumeIs(refused).
+  if (typeof g.type === 'string' && g.params !== null && typeof g.params === 'object') {
+    return `${g.type}(${Object.values(g.params).join(', ')})`;
+  }
   if (typeof g.type === 'string') return g.type;
   // and()/or()/not() carry their operands in `guards`.
   if (Array.isArray(g.guards)) return `${g.name}(${g.guards.map(describeGuard).join(', ')})`;
