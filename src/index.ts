@@ -2,7 +2,7 @@
  * mcp-shepherd as a library: a session supervisor and Streamable-HTTP proxy to mount in an
  * express app (`app.use('/mcp', shepherd.router)`) or to run on its own (`listen`).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import type { Dispatcher } from 'undici';
@@ -12,6 +12,9 @@ import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machi
 import type { SupervisorLimits } from '../machines/supervisor.types.js';
 import { ShepherdMetrics, statePath } from './admin/metrics.js';
 import { type SessionView, SessionViews } from './admin/session-view.js';
+import { credentialPolicy } from './auth/credentials.js';
+import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
+import { ResourceMetadata } from './auth/resource-metadata.js';
 import { InternalError, RouteError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { sendError } from './proxy/http.js';
@@ -41,6 +44,20 @@ export interface ShepherdOptions extends McpHandlerOptions, SessionHooks {
   dispatcher?: Dispatcher;
   /** Every actor's inspection events, for the Stately inspector. */
   inspect?: (event: InspectionEvent) => void;
+  /**
+   * Client headers that go upstream with every request the client's request causes. Default
+   * `authorization`, `traceparent`, `tracestate`, `baggage`. A static `upstream.headers` entry of
+   * the same name is overridden by the client's, unless `upstream.staticHeadersWin`.
+   */
+  forwardHeaders?: readonly string[];
+  /** Key of the keyed hash that names credentials (opaque tokens' identities). Default: random per process. */
+  credentialKey?: string;
+  /** RFC 7662 token introspection, so that an opaque token's subject is its identity. */
+  introspection?: IntrospectionOptions;
+  /** The proxy's MCP endpoint as clients reach it (protected resource metadata). Default: where it listens. */
+  publicUrl?: string;
+  /** Protected resource metadata to serve instead of the upstream's (its `resource` is set to publicUrl). */
+  resourceMetadata?: Record<string, unknown>;
 }
 
 export interface Shepherd {
@@ -60,6 +77,11 @@ export interface Shepherd {
   listSessions(): SessionView[];
   /** Serves the endpoint at `path` (default /mcp) on host:port (default 127.0.0.1:8080). */
   listen(options?: { port?: number; host?: string; path?: string }): Promise<{ url: string; server: Server }>;
+  /**
+   * Serves `/.well-known/oauth-protected-resource[<path>]` (RFC 9728); false when the request
+   * is for something else. `listen()` serves it itself; mount it at the root when embedding.
+   */
+  wellKnown(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Drains: refuses new sessions, ends every session (DELETE upstream), closes the server. */
   close(): Promise<void>;
 }
@@ -108,7 +130,21 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   }
   const sessions = new SessionViews(runtime, watcher);
   const metrics = new ShepherdMetrics(runtime, watcher);
-  const endpoint = createMcpHandler(runtime, options);
+  const resourceMetadata = new ResourceMetadata({
+    upstreamUrl: options.upstream.url,
+    publicUrl: options.publicUrl,
+    document: options.resourceMetadata,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  });
+  const endpoint = createMcpHandler(runtime, {
+    ...options,
+    credentials: credentialPolicy({
+      ...(options.forwardHeaders ? { forwardHeaders: options.forwardHeaders } : {}),
+      ...(options.credentialKey ? { key: options.credentialKey } : {}),
+    }),
+    identities: new IdentityResolver(options.introspection),
+    metadata: resourceMetadata,
+  });
   const handler: McpHandler = {
     ...endpoint,
     handle(req, res) {
@@ -129,18 +165,26 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     sessions,
     metrics,
     listSessions: () => sessions.list(),
+    wellKnown: (req, res) => resourceMetadata.handle(req, res),
     async listen({ port = 8080, host = '127.0.0.1', path = '/mcp' } = {}) {
+      const failed = (res: ServerResponse) => (error: unknown) => {
+        logger.error({ err: error }, 'request failed');
+        if (!res.headersSent) sendError(res, new InternalError('the request failed', error));
+        else res.destroy();
+      };
       // A bare Node handler: express's routing cost more CPU per request than nothing at all.
       server = createServer((req, res) => {
-        if (!servesPath(req.url, path)) {
-          sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `Not Found: the MCP endpoint is ${path}.`));
+        if (servesPath(req.url, path)) {
+          handler.handle(req, res).catch(failed(res));
           return;
         }
-        handler.handle(req, res).catch((error: unknown) => {
-          logger.error({ err: error }, 'request failed');
-          if (!res.headersSent) sendError(res, new InternalError('the request failed', error));
-          else res.destroy();
-        });
+        resourceMetadata
+          .handle(req, res)
+          .then((served) => {
+            if (!served)
+              sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `Not Found: the MCP endpoint is ${path}.`));
+          })
+          .catch(failed(res));
       });
       const listening = server;
       await new Promise<void>((resolve, reject) => {
@@ -149,6 +193,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
       });
       const address = listening.address() as AddressInfo;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${path}`;
+      resourceMetadata.setListenUrl(url);
       logger.info({ url, upstream: options.upstream.url }, 'mcp-shepherd listening');
       return { url, server: listening };
     },

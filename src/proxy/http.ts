@@ -1,6 +1,6 @@
 /** Small HTTP helpers for the proxy: bodies, errors, header checks. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestId } from '../../machines/connection.types.js';
+import type { RequestId, UpstreamAnswer } from '../../machines/connection.types.js';
 import type { ShepherdError } from '../errors.js';
 
 export function sendJson(
@@ -21,6 +21,22 @@ export function sendJson(
 /** An error as its HTTP status with a JSON-RPC error body (the stable code in `data`). */
 export function sendError(res: ServerResponse, error: ShepherdError, id: RequestId | null = null): void {
   sendJson(res, error.status, error.toJsonRpc(id), { ...error.headers });
+}
+
+/** An upstream's 401 or 403 as it came, its challenge pointed where `challenge` says. */
+export function sendAnswer(
+  res: ServerResponse,
+  answer: UpstreamAnswer,
+  challenge: (header: string) => string = (header) => header,
+  headers: Record<string, string> = {},
+): void {
+  const { status, contentType, body, wwwAuthenticate } = answer;
+  res.writeHead(status, {
+    ...headers,
+    ...(contentType ? { 'content-type': contentType } : {}),
+    ...(wwwAuthenticate ? { 'www-authenticate': challenge(wwwAuthenticate) } : {}),
+  });
+  res.end(body);
 }
 
 export type BodyResult = { ok: true; text: string } | { ok: false; tooLarge: true };

@@ -5,6 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Forwarded } from '../../machines/session.types.js';
+import { type CredentialPolicy, credentialPolicy, forwardedFrom } from '../auth/credentials.js';
+import { IdentityResolver } from '../auth/identity.js';
+import type { ResourceMetadata } from '../auth/resource-metadata.js';
+import { verifyCredential } from '../auth/verify.js';
 import {
   InternalError,
   LimitReachedError,
@@ -16,7 +21,7 @@ import {
 } from '../errors.js';
 import type { SessionHandle } from '../session/session-handle.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
-import { accepts, header, mediaTypeOf, originAllowed, readBody, sendError } from './http.js';
+import { accepts, header, mediaTypeOf, originAllowed, readBody, sendAnswer, sendError } from './http.js';
 import {
   allowsBatches,
   DEFAULT_ASSUMED_VERSION,
@@ -37,6 +42,12 @@ export interface McpHandlerOptions {
   sseRetryMs?: number | undefined;
   /** Close 2025-11-25 clients' SSE streams after this long so they poll (SEP-1699). Default 0: never. */
   ssePollMs?: number | undefined;
+  /** Which client headers go upstream, and the key that names credentials (src/auth/credentials.ts). */
+  credentials?: CredentialPolicy | undefined;
+  /** Who a request is (src/auth/identity.ts); a session is served to the identity that created it only. */
+  identities?: IdentityResolver | undefined;
+  /** The proxy's protected resource metadata, which upstream challenges are pointed at. */
+  metadata?: ResourceMetadata | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -58,6 +69,24 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
     retryMs: options.sseRetryMs ?? DEFAULT_SSE_RETRY_MS,
     pollMs: options.ssePollMs ?? 0,
   };
+
+  const credentials = options.credentials ?? credentialPolicy();
+  const identities = options.identities ?? new IdentityResolver();
+  const challengeFor = (req: IncomingMessage) => (header: string) => options.metadata?.challenge(header, req) ?? header;
+
+  /**
+   * The session named by the request, for the identity that created it only: another
+   * identity (another user's valid token with a stolen session id) gets the 404 of a session
+   * that does not exist, and nothing of its request reaches the upstream.
+   */
+  async function boundSession(req: IncomingMessage): Promise<{ handle: SessionHandle; forward: Forwarded }> {
+    const handle = sessionFor(req);
+    const forward = forwardedFrom(req, credentials);
+    if (handle.identity !== undefined && (await identities.identityOf(forward)) !== handle.identity) {
+      throw new SessionGoneError();
+    }
+    return { handle, forward };
+  }
 
   function checkOrigin(req: IncomingMessage): void {
     if (!originAllowed(header(req, 'origin'), options.allowedOrigins)) {
@@ -135,7 +164,12 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           );
           return;
         }
-        const created = runtime.createSession({ body: body.text, requestId: initialize.requestId });
+        const forward = forwardedFrom(req, credentials);
+        const identity = await identities.identityOf(forward);
+        const created = runtime.createSession(
+          { body: body.text, requestId: initialize.requestId, forward },
+          { identity },
+        );
         if (!created.ok) {
           sendError(res, created.error, initialize.requestId);
           return;
@@ -150,12 +184,13 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           requestedVersion: initialize.protocolVersion,
           headers: { 'mcp-session-id': created.sessionId },
           sse,
+          challenge: challengeFor(req),
         });
         await relay.done;
         return;
       }
 
-      const handle = sessionFor(req);
+      const { handle, forward } = await boundSession(req);
       const version = header(req, 'mcp-protocol-version') ?? handle.protocolVersion ?? DEFAULT_ASSUMED_VERSION;
       if (isBatch && !allowsBatches(version)) {
         throw new ProtocolViolationError(
@@ -174,6 +209,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         requestIds,
         headers: { 'mcp-session-id': handle.sessionId },
         sse,
+        challenge: challengeFor(req),
       });
       await relay.send({
         type: 'session.request',
@@ -181,6 +217,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         body: body.text,
         requestIds,
         replayOnReinit: parsed.body.isInitializedNotification,
+        forward,
       });
     },
 
@@ -193,24 +230,35 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           406,
         );
       }
-      const handle = sessionFor(req);
+      const { handle, forward } = await boundSession(req);
       const headers = { 'mcp-session-id': handle.sessionId };
       const lastEventId = header(req, 'last-event-id');
+      // The log is served only for a credential the upstream accepted on this session.
+      if (lastEventId !== undefined && forward.credential && !handle.hasAccepted(forward.credential.id)) {
+        const verdict = await verifyCredential(handle, forward);
+        if (!verdict.ok) {
+          if ('answer' in verdict) sendAnswer(res, verdict.answer, challengeFor(req));
+          else sendError(res, verdict.error);
+          return;
+        }
+      }
       const key = randomUUID();
       const kind = lastEventId === undefined ? 'listen' : 'resume';
-      const relay = new StreamRelay({ handle, res, kind, key, headers, sse });
+      const relay = new StreamRelay({ handle, res, kind, key, headers, sse, challenge: challengeFor(req) });
       // "The client MAY issue an HTTP GET to the MCP endpoint ... to open an SSE stream";
       // with Last-Event-ID it resumes one: the session answers either.
       await relay.send(
-        lastEventId === undefined ? { type: 'session.listen', key } : { type: 'session.resume', key, lastEventId },
+        lastEventId === undefined
+          ? { type: 'session.listen', key, forward }
+          : { type: 'session.resume', key, lastEventId, forward },
       );
     },
 
     async delete(req, res) {
       checkOrigin(req);
-      const handle = sessionFor(req);
+      const { handle, forward } = await boundSession(req);
       const ended = handle.ended();
-      handle.send({ type: 'session.delete' });
+      handle.send({ type: 'session.delete', forward });
       await ended;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     },

@@ -2,6 +2,7 @@
 import type { RefusalCode } from '../../machines/session.types.js';
 import {
   LimitReachedError,
+  NoStandaloneStreamError,
   ProtocolViolationError,
   type ShepherdError,
   StreamConflictError,
@@ -15,6 +16,7 @@ const REFUSAL_ERRORS: Record<RefusalCode, (message: string) => ShepherdError> = 
   reinitializing: (message) => new UnavailableError('SHEPHERD_REINITIALIZING', message),
   'log-unavailable': (message) => new UnavailableError('SHEPHERD_EVENT_LOG_UNAVAILABLE', message),
   'stream-attached': (message) => new StreamConflictError(message),
+  'no-standalone-stream': () => new NoStandaloneStreamError(),
   malformed: (message) => new ProtocolViolationError('SHEPHERD_BAD_LAST_EVENT_ID', `Bad Request: ${message}`),
   foreign: (message) => new ProtocolViolationError('SHEPHERD_BAD_LAST_EVENT_ID', `Bad Request: ${message}`),
   evicted: (message) => new ProtocolViolationError('SHEPHERD_BAD_LAST_EVENT_ID', `Bad Request: ${message}`),

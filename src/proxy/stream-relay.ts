@@ -18,7 +18,7 @@ import {
 } from '../errors.js';
 import type { KeyedEvent, SessionHandle, StreamEvent } from '../session/session-handle.js';
 import { SseWriter } from '../sse/sse-writer.js';
-import { sendError, sendJson } from './http.js';
+import { sendAnswer, sendError, sendJson } from './http.js';
 import { supportsPriming } from './protocol.js';
 import { errorForRefusal } from './refusals.js';
 
@@ -50,6 +50,8 @@ export interface RelayOptions {
   opened?: { stream: number; primingId: string } | undefined;
   /** The version to judge priming by before the session has negotiated one (initialize). */
   requestedVersion?: string | undefined;
+  /** Points an upstream 401's `WWW-Authenticate` at the proxy's own resource metadata. */
+  challenge?: ((header: string) => string) | undefined;
 }
 
 type Emitted<T extends SessionEmitted['type']> = Extract<SessionEmitted, { type: T }>;
@@ -83,7 +85,8 @@ export class StreamRelay {
       }),
     );
     if (options.opened) this.follow(options.opened.stream, options.opened.primingId, undefined);
-    if (options.kind === 'resume') {
+    // A GET may be answered from the log: what streams carry meanwhile is kept until then.
+    if (options.kind !== 'request') {
       this.buffered = [];
       this.stops.push(handle.onEveryStream({ stream: (event) => this.buffered?.push(event) }));
     }
@@ -104,8 +107,8 @@ export class StreamRelay {
     if (event.type === 'session.refused') {
       this.fail(errorForRefusal(event.code, event.message));
     } else if (event.type === 'session.stream.opened') {
+      this.buffered = undefined;
       this.follow(event.stream, event.primingId, event.protocolVersion);
-      if (event.alreadyLive) this.startSse();
     } else this.resumed(event);
   }
 
@@ -208,6 +211,11 @@ export class StreamRelay {
     } else if (e.state === 'closed' && requestIds.length === 0) {
       // "the server MUST return HTTP status code 202 Accepted with no body".
       res.writeHead(202, this.options.headers).end();
+    } else if (e.answer) {
+      // An upstream 401 or 403 reaches the client as it came, its challenge pointed at the
+      // proxy's metadata: the client must be able to authorize through the proxy. A refused
+      // initialize created no session the client may use: it gets no session id.
+      sendAnswer(res, e.answer, this.options.challenge, this.options.opened ? {} : this.options.headers);
     } else {
       this.fail(errorForEnd(e, this.options.kind), requestIds.length === 1 ? (requestIds[0] ?? null) : null);
       return;

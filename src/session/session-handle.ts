@@ -51,6 +51,16 @@ export class SessionHandle {
     return this.actor.getSnapshot().context.protocolVersion;
   }
 
+  /** Who created the session (src/auth/identity.ts): the only one it is served to. */
+  get identity(): string | undefined {
+    return this.actor.getSnapshot().context.config.identity;
+  }
+
+  /** The upstream accepted a request of this session carrying this credential. */
+  hasAccepted(credentialId: string): boolean {
+    return this.actor.getSnapshot().context.credentials.accepted.includes(credentialId);
+  }
+
   send(command: SessionCommand): void {
     this.actor.send(command);
   }

@@ -22,7 +22,7 @@ import {
   sessionMachine,
   streamChildId,
 } from '../../machines/session.machine.js';
-import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
+import type { Forwarded, SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../../machines/session.types.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from '../../machines/supervisor.types.js';
@@ -163,8 +163,8 @@ export class SupervisorRuntime {
    * runtime's upstream, or to the one given (one runtime may hold sessions to several).
    */
   createSession(
-    initialize: { body: string; requestId: RequestId },
-    options: { key?: string; upstream?: UpstreamTarget } = {},
+    initialize: { body: string; requestId: RequestId; forward?: Forwarded | undefined },
+    options: { key?: string; upstream?: UpstreamTarget; identity?: string } = {},
   ): CreateSessionResult {
     const key = options.key ?? 'initialize';
     const sessionId = mintSessionId();
@@ -183,6 +183,7 @@ export class SupervisorRuntime {
         initialize: { key, ...initialize },
         upstream,
         eventLog: this.logs.create(eventTag),
+        ...(options.identity !== undefined ? { identity: options.identity } : {}),
         ...(this.options.session ? { limits: this.options.session } : {}),
         ...(connection ? { connection } : {}),
         ...(this.options.onUpstreamGone ? { onUpstreamGone: this.options.onUpstreamGone } : {}),

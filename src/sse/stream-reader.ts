@@ -28,6 +28,8 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Why a reader aborts its request: the connection stopped it. Nobody reads it but undici. */
 const STOPPED = Object.assign(new Error('stream stopped by its connection'), { name: 'AbortError' });
 const ERROR_SNIPPET_BYTES = 2048;
+/** A 401 or 403 goes to the client as it came (authorization metadata and all), up to this much. */
+const AUTH_BODY_BYTES = 64 * 1024;
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
   const value = headers[name];
@@ -108,8 +110,11 @@ export function httpReader(
         sessionId: header(response.headers, 'mcp-session-id') ?? undefined,
       };
       if (response.statusCode < 200 || response.statusCode > 299 || response.statusCode === 202) {
-        const { text } = await readText(response.body, ERROR_SNIPPET_BYTES);
-        send({ ...base, bodySnippet: text || undefined });
+        const auth = response.statusCode === 401 || response.statusCode === 403;
+        const { text, truncated } = await readText(response.body, auth ? AUTH_BODY_BYTES : ERROR_SNIPPET_BYTES);
+        const wwwAuthenticate = header(response.headers, 'www-authenticate') ?? undefined;
+        send({ ...base, bodySnippet: text || undefined, ...(wwwAuthenticate ? { wwwAuthenticate } : {}) });
+        drained = !truncated;
         return;
       }
       const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
@@ -162,6 +167,10 @@ export function httpReader(
       // A JSON answer read to its end needs no abort; others get a reason made once, since
       // the default one is a DOMException with a (source-mapped) stack, every time.
       if (!drained) controller.abort(STOPPED);
+      // undici holds an abort until the request reaches a connection: a GET stopped while its
+      // own client still connects would wait there, socket and all. Destroying the client
+      // ends it at once.
+      ownClient?.destroy().catch(() => {});
     };
   };
 }
