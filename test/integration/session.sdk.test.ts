@@ -213,6 +213,9 @@ describe('sessions over real sockets, SDK upstream', () => {
     expect(rt.sessionActors()).toEqual([]);
     expect(upstream.sessions.size).toBe(0);
     expect(clock.pending()).toEqual([]);
+    // A session ended at once leaves its GET stream's socket still connecting: undici destroys
+    // it when the connect completes. Memory is back once they have.
+    await waitFor(() => connectingSockets() === 0, 'in-flight connects to finish', 20_000);
     const grown = heapAfterGc() - baseline;
     // A leak of even 5 KB per session would show as 5 MB; the log and actors are freed.
     expect(grown).toBeLessThan(4 * 1024 * 1024);
@@ -229,11 +232,13 @@ describe('sessions over real sockets, SDK upstream', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
     });
     await events.until((all) => all.some((e) => e.type === 'session.ended'), 'ended');
-    expect(events.items.find((e) => e.type === 'session.stream.ended' && e.stream === 2)).toMatchObject({
-      state: 'expired',
-      status: 404,
-      unanswered: [5],
-    });
+    // The request got 404, or the proxy's own GET stream did first and the session ended under it.
+    const call = events.items.find((e) => e.type === 'session.stream.ended' && e.stream === 2);
+    expect(call).toMatchObject({ unanswered: [5] });
+    expect(['expired', 'stopped']).toContain((call as { state: string }).state);
+    expect(
+      events.items.some((e) => e.type === 'session.stream.ended' && e.state === 'expired' && e.status === 404),
+    ).toBe(true);
     expect(events.items.find((e) => e.type === 'session.ended')).toMatchObject({
       state: 'expired',
       reason: 'upstream-gone',
@@ -261,6 +266,12 @@ describe('sessions over real sockets, SDK upstream', () => {
     await waitFor(() => upstream.openGetStreams === 0);
   });
 });
+
+/** Client sockets whose connect has not completed. */
+function connectingSockets(): number {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h) => (h as { readyState?: string }).readyState === 'opening').length;
+}
 
 function heapAfterGc(): number {
   setFlagsFromString('--expose-gc');

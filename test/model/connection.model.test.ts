@@ -37,6 +37,8 @@ const inputs: ConnectionInput[] = [
     method: 'POST',
     body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
     awaitResponses: [1],
+    // One silent resume is tried again, the second gives up.
+    options: { backoff: { maxAttempts: 2 }, resumeSilenceMs: 3000, maxSilentResumes: 1 },
   },
   // A heartbeat shorter than the healthy period, so a stall can exhaust the attempts.
   {
@@ -100,14 +102,14 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
   provide: (world) =>
     connectionMachine.provide({
       actors: {
-        openStream: fakeOpenStream(world.readers, {
-          opened: (reader) => world.log.push({ kind: 'request', request: reader.request }),
-          stopped: () => world.log.push({ kind: 'abort' }),
+        openStream: fakeOpenStream(() => world().readers, {
+          opened: (reader) => world().log.push({ kind: 'request', request: reader.request }),
+          stopped: () => world().log.push({ kind: 'abort' }),
         }),
       },
       actions: {
         report: ({ context }, params: { state: ConnectionStatus['state'] }) =>
-          world.log.push({
+          world().log.push({
             type: 'connection.status',
             id: context.id,
             state: params.state,
@@ -116,13 +118,17 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
             opens: context.opens,
             status: context.status,
             detail: context.detail,
-            delayMs: params.state === 'waiting' ? context.delayMs : undefined,
-            delaySource: params.state === 'waiting' ? context.delaySource : undefined,
+            delayMs: params.state === 'waiting' ? context.delay?.ms : undefined,
+            delaySource: params.state === 'waiting' ? context.delay?.source : undefined,
           } satisfies ConnectionStatus),
         deliver: ({ context, event }) => {
           if (event.type !== 'stream.event') throw new Error(`deliver on ${event.type}`);
           const { type: _t, ...streamEvent } = event;
-          world.log.push({ type: 'connection.event', id: context.id, event: streamEvent } satisfies ConnectionDelivery);
+          world().log.push({
+            type: 'connection.event',
+            id: context.id,
+            event: streamEvent,
+          } satisfies ConnectionDelivery);
         },
       },
     }),
@@ -159,6 +165,8 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     JSON.stringify([
       value,
       context.attempt,
+      context.resumeWatch.silent,
+      context.lastEventId === context.resumeWatch.fromId,
       context.opens > 0,
       context.lastEventId !== undefined,
       context.retryHintMs !== undefined,
@@ -231,7 +239,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       ended('expired', 'session-not-found')(e);
       expect(e.after.snapshot.output?.status).toBe(404);
     },
-    'connection.streaming.connecting --stream.response[and(isRetryableStatus, mayRetry, attemptsExhausted)]--> connection.failed':
+    'connection.streaming.connecting --stream.response[and(isRetryableStatus, mayRetry, attemptsExhausted(true))]--> connection.failed':
       ended('failed', 'attempts-exhausted'),
     'connection.streaming.connecting --stream.response[and(isRetryableStatus, mayRetry)]--> connection.waiting': (
       e,
@@ -253,7 +261,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       ended('failed', 'not-resumable')(e);
       expect(e.after.input.method).toBe('POST');
     },
-    'connection.streaming.connecting --stream.error[attemptsExhausted]--> connection.failed': ended(
+    'connection.streaming.connecting --stream.error[attemptsExhausted(true)]--> connection.failed': ended(
       'failed',
       'attempts-exhausted',
     ),
@@ -262,7 +270,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       ended('failed', 'not-resumable')(e);
       expect(e.after.snapshot.output?.detail).toContain('connect-timeout');
     },
-    'connection.streaming.connecting --after connectTimeout[attemptsExhausted]--> connection.failed': ended(
+    'connection.streaming.connecting --after connectTimeout[attemptsExhausted(true)]--> connection.failed': ended(
       'failed',
       'attempts-exhausted',
     ),
@@ -271,7 +279,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     // SEP-1699: a graceful close is not a failed attempt.
     'connection.streaming.open --stream.end--> connection.waiting': willRetry('server-closed', false),
     'connection.streaming.open --stream.error[not(mayRetry)]--> connection.failed': ended('failed', 'not-resumable'),
-    'connection.streaming.open --stream.error[attemptsExhausted]--> connection.failed': ended(
+    'connection.streaming.open --stream.error[attemptsExhausted(true)]--> connection.failed': ended(
       'failed',
       'attempts-exhausted',
     ),
@@ -322,9 +330,19 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       delivered(e, lastReaderEvent(e)?.id);
       expect(reports(e).at(-1)?.reason).toBe('recovered');
     },
-    'connection.streaming.open.stalled --after stallGrace[and(mayRetry, attemptsExhausted)]--> connection.failed':
+    'connection.streaming.open.stalled --after stallGrace[and(mayRetry, attemptsExhausted(true))]--> connection.failed':
       ended('failed', 'attempts-exhausted'),
     'connection.streaming.open.stalled --after stallGrace[mayRetry]--> connection.waiting': willRetry('stalled'),
+    'connection.streaming.open --after resumeSilence[and(resumedSilently, silentResumesLeft)]--> connection.waiting': (
+      e,
+    ) => {
+      willRetry('resume-silent', false)(e);
+      expect(e.after.snapshot.context.resumeWatch.silent).toBe(e.before.snapshot.context.resumeWatch.silent + 1);
+    },
+    'connection.streaming.open --after resumeSilence[resumedSilently]--> connection.failed': (e) => {
+      ended('failed', 'resume-lost')(e);
+      expect(e.after.snapshot.output?.detail).toMatch(/sent nothing more for its request.*send the request again/);
+    },
     'connection.waiting --after reconnectDelay--> connection.streaming': (e) => {
       reported('connecting')(e);
       const [request] = requested(e);

@@ -14,12 +14,12 @@ export interface Reader {
 }
 
 export function fakeOpenStream(
-  readers: Reader[],
+  readers: () => Reader[],
   hooks: { opened?(reader: Reader): void; stopped?(reader: Reader): void } = {},
 ) {
   return fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
     const reader: Reader = { request: input, sendBack, stopped: false, responded: false };
-    readers.push(reader);
+    readers().push(reader);
     hooks.opened?.(reader);
     return () => {
       reader.stopped = true;

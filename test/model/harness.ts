@@ -60,6 +60,8 @@ export interface Effect<T extends AnyStateMachine, W extends World> {
   recorded: unknown[];
   /** The labels of every transition the last step took, in order. */
   taken: string[];
+  /** Every event the machine took during the last step (commands it raised for itself among them). */
+  received: Array<{ type: string }>;
   step: Step<T>;
 }
 
@@ -68,8 +70,12 @@ export interface MachineModel<T extends AnyStateMachine, W extends World> {
   machine: T;
   /** A fresh world of fakes for one replay. */
   world(): W;
-  /** The machine with its leaf effects taken from the world. */
-  provide(world: W): T;
+  /**
+   * The machine with its leaf effects taken from the world of the replay running now
+   * (`world()`). Called once per model: providing a machine builds it anew, which costs more
+   * than a whole replay.
+   */
+  provide(world: () => W): T;
   /** How many inputs; each starts its own search (e.g. an HTTP and a stdio session). */
   inputCount: number;
   input(index: number, world: W): InputFrom<T>;
@@ -119,7 +125,7 @@ export interface TransitionPath<T extends AnyStateMachine> {
 
 /** Lets promise actors settle and microtasks run, as the event loop would between two steps. */
 async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  for (let i = 0; i < 6; i++) await Promise.resolve();
 }
 
 export interface ReplayResult<T extends AnyStateMachine, W extends World> extends Replay<T, W> {
@@ -136,6 +142,24 @@ export interface ReplayHooks<T extends AnyStateMachine, W extends World> {
 }
 
 /** Replays steps on a fresh actor; reports the transitions taken during the last step. */
+const provided = new WeakMap<object, { logic: AnyStateMachine; current: World | undefined }>();
+
+/** The model's machine, provided once, with the world its fakes use set for this replay. */
+function logicFor<T extends AnyStateMachine, W extends World>(model: MachineModel<T, W>, world: W): T {
+  let entry = provided.get(model);
+  if (entry === undefined) {
+    const holder: { logic: AnyStateMachine; current: World | undefined } = { logic: model.machine, current: undefined };
+    holder.logic = model.provide(() => {
+      if (holder.current === undefined) throw new Error('no replay is running');
+      return holder.current as W;
+    });
+    entry = holder;
+    provided.set(model, entry);
+  }
+  entry.current = world;
+  return entry.logic as T;
+}
+
 export async function replay<T extends AnyStateMachine, W extends World>(
   model: MachineModel<T, W>,
   inputIndex: number,
@@ -144,27 +168,31 @@ export async function replay<T extends AnyStateMachine, W extends World>(
 ): Promise<ReplayResult<T, W>> {
   const { onStep } = hooks;
   const world = model.world();
+  const logic = logicFor(model, world);
   const clock = new TestClock();
   const input = model.input(inputIndex, world);
   let taken: string[] = [];
   const errors: unknown[] = [];
   let actor: Actor<T> | undefined;
+  let received: Array<{ type: string }> = [];
   const inspect = (event: InspectionEvent) => {
     if (event.type === '@xstate.microstep' && event.actorRef === actor) {
       for (const def of event._transitions) taken.push(transitionKey(def));
+      // Microsteps see raised events too, which the actor's mailbox never does.
+      if (received.at(-1) !== event.event) received.push(event.event);
     }
   };
   // Under a parent, the machine is its invoked child, and whatever it sends up is recorded.
   const parent = model.parent
     ? createActor(
         createMachine({
-          invoke: { id: 'child', src: model.provide(world), input },
+          invoke: { id: 'child', src: logic, input },
           on: { '*': { actions: ({ event }) => world.log.push({ kind: 'to-parent', event }) } },
         }),
         { clock, inspect },
       )
     : undefined;
-  const root = parent ? undefined : createActor(model.provide(world), { input, clock, inspect });
+  const root = parent ? undefined : createActor(logic, { input, clock, inspect });
   actor = root;
   if (root) {
     root.subscribe({ error: (error) => errors.push(error) });
@@ -186,6 +214,7 @@ export async function replay<T extends AnyStateMachine, W extends World>(
   let effect: Effect<T, W> | undefined;
   for (const [index, step] of steps.entries()) {
     taken = [];
+    received = [];
     const before = { snapshot: under.getSnapshot(), logLength: world.log.length };
     const kind = (step as { type: string }).type;
     if (kind === '@advance') clock.advance((step as AdvanceStep).ms);
@@ -202,6 +231,7 @@ export async function replay<T extends AnyStateMachine, W extends World>(
         after: current(),
         recorded: world.log.slice(before.logLength),
         taken: taken.map((key) => labels.get(key) ?? key),
+        received,
         step,
       };
     }

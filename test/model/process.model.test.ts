@@ -103,13 +103,14 @@ const model: MachineModel<typeof processMachine, ProcessWorld> = {
     processMachine.provide({
       actors: {
         runner: fromCallback<RunnerCommand, RunnerInput>(({ receive, sendBack }) => {
+          const w = world();
           const current = { sendBack, stopped: false };
-          world.runner = current;
-          world.log.push({ kind: 'spawn' });
-          receive((command) => world.log.push({ kind: 'command', command }));
+          w.runner = current;
+          w.log.push({ kind: 'spawn' });
+          receive((command) => w.log.push({ kind: 'command', command }));
           return () => {
             current.stopped = true;
-            world.log.push({ kind: 'stop' });
+            w.log.push({ kind: 'stop' });
           };
         }),
       },

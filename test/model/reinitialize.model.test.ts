@@ -65,7 +65,7 @@ const model: MachineModel<typeof reinitializeMachine, ReinitializeWorld> = {
       actors: {
         connection: connectionMachine.provide({
           actors: {
-            openStream: fakeOpenStream(world.readers, { opened: (reader) => world.log.push(reader.request) }),
+            openStream: fakeOpenStream(() => world().readers, { opened: (reader) => world().log.push(reader.request) }),
           },
         }),
       },

@@ -116,11 +116,11 @@ export const sessionInput = (eventLog: EventLog, sessionId = 'client-session-012
  * The session machine with only its leaf effects faked, into `world`. `notify` (the report to
  * the supervisor) is recorded, unless `toParent`: then it goes to the real parent.
  */
-export function provideSession(world: SessionWorld, toParent = false) {
+export function provideSession(world: () => SessionWorld, toParent = false) {
   const connection = connectionMachine.provide({
     actors: {
-      openStream: fakeOpenStream(world.readers, {
-        opened: (reader) => world.log.push({ kind: 'request', request: reader.request }),
+      openStream: fakeOpenStream(() => world().readers, {
+        opened: (reader) => world().log.push({ kind: 'request', request: reader.request }),
       }),
     },
   });
@@ -131,20 +131,22 @@ export function provideSession(world: SessionWorld, toParent = false) {
       upstreamHost: processMachine.provide({
         actors: {
           runner: fromCallback<RunnerCommand, RunnerInput>(({ receive, sendBack }) => {
+            const w = world();
             const runner = { sendBack, stopped: false };
-            world.runner = runner;
-            world.log.push({ kind: 'runner', command: 'spawn' });
-            receive((command) => world.log.push({ kind: 'runner', command: command.type }));
+            w.runner = runner;
+            w.log.push({ kind: 'runner', command: 'spawn' });
+            receive((command) => w.log.push({ kind: 'runner', command: command.type }));
             return () => {
               runner.stopped = true;
-              world.log.push({ kind: 'runner', command: 'stop' });
+              w.log.push({ kind: 'runner', command: 'stop' });
             };
           }),
         },
       }),
       deleteUpstream: fromPromise<void, DeleteUpstreamInput>(({ input }) => {
-        world.log.push({ kind: 'delete', headers: input.headers });
-        return new Promise<void>((resolve, reject) => world.deletes.push({ resolve, reject }));
+        const w = world();
+        w.log.push({ kind: 'delete', headers: input.headers });
+        return new Promise<void>((resolve, reject) => w.deletes.push({ resolve, reject }));
       }),
     },
     ...(toParent
@@ -152,7 +154,7 @@ export function provideSession(world: SessionWorld, toParent = false) {
       : {
           actions: {
             notify: (_: unknown, params: Omit<SessionLifecycle, 'type'>) =>
-              world.log.push({ kind: 'notify', event: params.event }),
+              world().log.push({ kind: 'notify', event: params.event }),
           },
         }),
   });
@@ -199,6 +201,10 @@ export function readerSteps(world: SessionWorld, only?: 'happy'): WorldStep[] {
         answer(index, { type: 'stream.response', status: 404, contentType: 'application/json' }),
         answer(index, { type: 'stream.response', status: 500, contentType: 'text/plain' }),
       );
+      // An upstream without a server-to-client stream.
+      if (reader.request.method === 'GET') {
+        steps.push(answer(index, { type: 'stream.response', status: 405, contentType: 'text/plain' }));
+      }
       return;
     }
     const id = requestIdOf(reader.request) ?? 99;

@@ -9,6 +9,7 @@ import type { ConnectionEvent } from '../../machines/connection.types.js';
 import { parseEventId } from '../../machines/event-id.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
+import { hasClientActivity } from '../../machines/stream-table.js';
 import type { Effect, MachineModel, Step } from './harness.js';
 import {
   INITIALIZE_BODY,
@@ -59,16 +60,40 @@ const emitted = <T extends SessionEmitted['type']>(e: SessionEffect, type: T) =>
     r.kind === 'emit' && r.event.type === type ? [r.event as Extract<SessionEmitted, { type: T }>] : [],
   );
 const posted = (e: SessionEffect) => recorded(e).flatMap((r) => (r.kind === 'request' ? [r.request] : []));
-const keyOf = (e: SessionEffect) => (e.step as { key?: string }).key;
+/** The command the transition answered: the step itself, or one the session held and raised. */
+const commandOf = (e: SessionEffect) =>
+  [...e.received].reverse().find((event) => model.commands.includes(event.type)) as SessionEvent | undefined;
+const keyOf = (e: SessionEffect) => {
+  const command = commandOf(e);
+  return command && 'key' in command ? command.key : undefined;
+};
 const stepEvent = (e: SessionEffect) => (e.step as { event?: ConnectionEvent }).event;
 
-/** The step's command was refused with this code, and nothing was opened for it. */
+/** The command was refused with this code, and nothing was opened for it. */
 const refused = (code: string) => (e: SessionEffect) => {
-  expect(emitted(e, 'session.refused')).toEqual([
-    expect.objectContaining({ key: keyOf(e), code, message: expect.stringMatching(/.{20,}/) }),
+  const key = keyOf(e);
+  expect(emitted(e, 'session.refused').filter((r) => r.key === key)).toEqual([
+    expect.objectContaining({ code, message: expect.stringMatching(/.{20,}/) }),
   ]);
-  expect(emitted(e, 'session.stream.opened')).toEqual([]);
+  expect(emitted(e, 'session.stream.opened').filter((o) => o.key === key)).toEqual([]);
+};
+
+/** The command waits until the upstream GET stream has opened: nothing goes upstream for it yet. */
+const deferred = (e: SessionEffect) => {
+  expect(e.after.snapshot.context.deferred.at(-1)).toEqual(e.step);
   expect(posted(e)).toEqual([]);
+  expect(emitted(e, 'session.refused')).toEqual([]);
+};
+
+/** The held commands are handled, in order, once requests may go. */
+const released = (e: SessionEffect) => {
+  expect(e.after.snapshot.context.deferred).toEqual([]);
+  const held = e.before.snapshot.context.deferred;
+  const answered = held.filter(
+    (c) => 'key' in c && recorded(e).some((r) => r.kind === 'emit' && 'key' in r.event && r.event.key === c.key),
+  );
+  const replaying = held.filter((c) => 'key' in c && e.after.snapshot.context.resuming.some((r) => r.key === c.key));
+  expect(answered.length + replaying.length).toBe(held.length);
 };
 
 /** The session is on its way out for this reason: every stream stopped and the clients told. */
@@ -142,7 +167,7 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
   ],
   steps: ({ context }, w) => {
     // Keys and ids from the world's history: the same path always makes the same steps.
-    const n = w.log.length + 10;
+    const n = w.log.length * 10 + context.deferred.length + 10;
     const commands: SessionEvent[] = [
       {
         type: 'session.request',
@@ -206,6 +231,8 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
         .map((e) => `${e.kind}:${e.client !== undefined}:${e.pending.length}`)
         .sort(),
       context.upstreamSessionId !== undefined,
+      context.standalone.unavailable,
+      context.deferred.length,
       context.endReason,
       context.reinitializations,
       context.initializedBody !== undefined,
@@ -297,51 +324,73 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       endingBecause('upstream-gone')(e);
       expect(e.after.snapshot.context.hostAlive).toBe(false);
     },
-    'session.live --xstate.done.actor.*[isResumeRefused]--> (self)': (e) => {
+    'session.live --xstate.done.actor.*[resumeIs(refused)]--> (self)': (e) => {
       expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'malformed' });
     },
-    'session.live --xstate.done.actor.*[isResumeOfAttachedStream]--> (self)': (e) => {
+    'session.live --xstate.done.actor.*[resumeIs(conflict)]--> (self)': (e) => {
       expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'stream-attached' });
     },
-    'session.live --xstate.done.actor.*[isResumeOfLiveStream]--> (self)': resumed(true),
+    'session.live --xstate.done.actor.*[resumeIs(attached)]--> (self)': resumed(true),
     'session.live --xstate.done.actor.*[isResumeAnswer]--> (self)': resumed(false),
-    'session.live --xstate.error.actor.*[isResumeFailure]--> (self)': (e) => {
+    'session.live --xstate.error.actor.*[resumeIs(failed)]--> (self)': (e) => {
       expect(resumeAnswer(e)).toMatchObject({ type: 'session.refused', code: 'log-unavailable' });
       expect(e.after.snapshot.context.resuming).toEqual([]);
     },
     'session.live --after maxLifetime--> session.terminating': endingBecause('lifetime'),
     'session.live.initializing --session.request--> (self)': refused('not-initialized'),
     'session.live.initializing --session.listen--> (self)': refused('not-initialized'),
-    'session.live.initializing --connection.event[isInitializeResult]--> session.live.active': (e) => {
+    'session.live.initializing --connection.event[isInitializeResult]--> session.live.preparing': (e) => {
       expect(emitted(e, 'session.initialized')).toEqual([expect.objectContaining({ protocolVersion: '2025-11-25' })]);
       expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'initialized' });
       expect(emitted(e, 'session.event')).toEqual([expect.objectContaining({ stream: 1 })]);
+      // The proxy opens the upstream GET stream itself, before anything else goes upstream.
+      expect(posted(e).map((r) => r.method)).toEqual(['GET']);
+      expect(e.after.snapshot.context.streams.entries[0]).toMatchObject({ kind: 'get', client: undefined });
     },
+    'session.live.preparing --session.request[deferredFull]--> (self)': refused('too-many-streams'),
+    'session.live.preparing --session.request--> (self)': deferred,
+    'session.live.preparing --session.listen[deferredFull]--> (self)': refused('too-many-streams'),
+    'session.live.preparing --session.listen--> (self)': deferred,
+    'session.live.preparing --session.resume[deferredFull]--> (self)': refused('too-many-streams'),
+    'session.live.preparing --session.resume--> (self)': deferred,
+    'session.live.preparing --connection.status[and(isStreamExpired, mayReinitialize)]--> session.live.reinitializing':
+      (e) => {
+        expect(e.after.world.readers.filter((r) => !r.stopped).map((r) => r.request.body)).toEqual([INITIALIZE_BODY]);
+      },
+    'session.live.preparing --connection.status[isStandaloneSettled]--> session.live.active': released,
+    'session.live.preparing --after standaloneWait--> session.live.active': released,
     'session.live.initializing --xstate.done.actor.*[isInitializeStreamDone]--> session.terminating': (e) => {
       endingBecause('initialize-failed')(e);
       expect(emitted(e, 'session.stream.ended')[0]).toMatchObject({ stream: 1 });
     },
     'session.live.active --session.request[atStreamLimit]--> (self)': refused('too-many-streams'),
     'session.live.active --session.request--> (self)': (e) => {
-      const { key, body } = e.step as Extract<SessionEvent, { type: 'session.request' }>;
-      const [opened] = emitted(e, 'session.stream.opened');
-      expect(opened).toMatchObject({ key, alreadyLive: false, primingId: expect.stringMatching(/^tag1\.\d+\.\d+$/) });
-      const [request] = posted(e);
+      const { key, body } = commandOf(e) as Extract<SessionEvent, { type: 'session.request' }>;
+      const opened = emitted(e, 'session.stream.opened').find((o) => o.key === key);
+      expect(opened).toMatchObject({ primingId: expect.stringMatching(/^tag1\.\d+\.\d+$/) });
+      const request = posted(e).find((r) => r.body === body);
       expect(request).toMatchObject({ method: 'POST', body });
       expect(request?.headers['mcp-session-id']).toBe(e.after.snapshot.context.upstreamSessionId);
     },
     'session.live.active --session.listen[standaloneAttached]--> (self)': refused('stream-attached'),
+    'session.live.active --session.listen[standaloneUnavailable]--> (self)': refused('no-standalone-stream'),
+    'session.live.active --session.listen[and(standaloneLive, resumeSlotsFull)]--> (self)': refused('too-many-resumes'),
     'session.live.active --session.listen[standaloneLive]--> (self)': (e) => {
-      expect(emitted(e, 'session.stream.opened')).toEqual([expect.objectContaining({ stream: 0, alreadyLive: true })]);
-      expect(e.after.snapshot.context.streams.entries[0]?.client).toBe(keyOf(e));
-      expect(posted(e)).toEqual([]);
+      // The stream the proxy opened is there: the client gets what it carried meanwhile, from the log.
+      expect(posted(e).filter((r) => r.method === 'GET')).toEqual([]);
+      const pending = e.after.snapshot.context.resuming.some((r) => r.key === keyOf(e));
+      if (pending) expect(e.after.world.eventLog.heldCount).toBeGreaterThan(0);
+      else {
+        expect(resumeAnswer(e)).toMatchObject({ type: 'session.resumed', key: keyOf(e), stream: 0, live: true });
+        expect(e.after.snapshot.context.streams.entries[0]?.client).toBe(keyOf(e));
+      }
     },
     'session.live.active --session.listen[atStreamLimit]--> (self)': refused('too-many-streams'),
     'session.live.active --session.listen--> (self)': (e) => {
-      expect(emitted(e, 'session.stream.opened')).toEqual([expect.objectContaining({ stream: 0, alreadyLive: false })]);
+      expect(emitted(e, 'session.stream.opened')).toEqual([expect.objectContaining({ stream: 0, key: keyOf(e) })]);
       const [request] = posted(e);
       expect(request?.method).toBe('GET');
-      expect(request?.headers['last-event-id']).toBe(e.before.snapshot.context.standaloneResumeId);
+      expect(request?.headers['last-event-id']).toBe(e.before.snapshot.context.standalone.resumeId);
     },
     'session.live.active --connection.status[and(isStreamExpired, mayReinitialize)]--> session.live.reinitializing': (
       e,
@@ -357,7 +406,7 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       // The upstream no longer has the session: nothing to DELETE.
       expect(recorded(e).some((r) => r.kind === 'delete')).toBe(false);
     },
-    'session.live.active --xstate.done.actor.*[and(isResumeOfClosedStandalone, not(atStreamLimit))]--> (self)': (e) => {
+    'session.live.active --xstate.done.actor.*[and(resumeIs(reopen), not(atStreamLimit))]--> (self)': (e) => {
       resumed(true)(e);
       const [request] = posted(e);
       expect(request?.method).toBe('GET');
@@ -366,17 +415,27 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
     'session.live.active.idle --always[hasActivity]--> session.live.active.busy': (e) => {
       // Busy while a stream is live: the idle timer is off; or the step's stream already ended.
       if (e.after.snapshot.matches({ live: { active: 'busy' } })) {
-        expect(Object.keys(e.after.snapshot.context.streams.entries).length).toBeGreaterThan(0);
+        expect(hasClientActivity(e.after.snapshot.context.streams)).toBe(true);
         expect(e.after.clock.pending()).not.toContain(e.after.snapshot.context.limits.idleTimeoutMs);
       } else
         expect(e.taken).toContain('session.live.active.busy --always[not(hasActivity)]--> session.live.active.idle');
     },
     'session.live.active.busy --always[not(hasActivity)]--> session.live.active.idle': (e) => {
-      expect(Object.keys(e.after.snapshot.context.streams.entries)).toEqual([]);
-      expect(e.after.clock.pending()).toContain(e.after.snapshot.context.limits.idleTimeoutMs);
+      // The standalone stream the proxy holds for nobody does not keep the session busy.
+      for (const entry of Object.values(e.after.snapshot.context.streams.entries)) {
+        expect(entry).toMatchObject({ kind: 'get', client: undefined });
+      }
+      // Idle again: the idle timer runs (unless the same step ran it out and the session ended).
+      if (e.after.snapshot.matches({ live: { active: 'idle' } })) {
+        expect(e.after.clock.pending().some((ms) => ms <= e.after.snapshot.context.limits.idleTimeoutMs)).toBe(true);
+      }
     },
-    'session.live.reinitializing --session.request--> (self)': refused('reinitializing'),
-    'session.live.reinitializing --session.listen--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --session.request[deferredFull]--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --session.request--> (self)': deferred,
+    'session.live.reinitializing --session.listen[deferredFull]--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --session.listen--> (self)': deferred,
+    'session.live.reinitializing --session.resume[deferredFull]--> (self)': refused('reinitializing'),
+    'session.live.reinitializing --session.resume--> (self)': deferred,
     'session.live.reinitializing --xstate.done.actor.reinitialize[reinitSucceeded]--> session.live.active': (e) => {
       expect(emitted(e, 'session.reinitialized')).toHaveLength(1);
       expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'reinitialized' });
