@@ -49,7 +49,21 @@ export function violations(run: ServerRun): Violation[] {
 }
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const shorten = (text: string, max = 300) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const shorten = (text: string, max = 300) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
+/**
+ * A markdown table with its columns padded, as the formatter (Biome) writes it, so that the
+ * committed copy passes `npm run lint`. Cells are kept to printable ASCII so that their width
+ * is their length.
+ */
+function table(headers: string[], rows: string[][]): string[] {
+  const clean = (cell: string) => escapeCell(cell).replace(/[^\x20-\x7e]/g, '?');
+  const body = [headers, ...rows].map((row) => row.map(clean));
+  const widths = headers.map((_, i) => Math.max(3, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${widths.map((width, i) => (row[i] ?? '').padEnd(width)).join(' | ')} |`;
+  const [head = [], ...rest] = body;
+  return [line(head), `| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |`, ...rest.map(line)];
+}
 
 function mark(cell: Cell): string {
   if (cell.status === 'pass') return 'pass';
@@ -58,7 +72,7 @@ function mark(cell: Cell): string {
 }
 
 function detailed(cell: Cell): string {
-  const detail = cell.detail ? `: ${escapeCell(shorten(cell.detail))}` : '';
+  const detail = cell.detail ? `: ${shorten(cell.detail)}` : '';
   return `${mark(cell)}${detail}`;
 }
 
@@ -92,34 +106,29 @@ export function renderReport(runs: ServerRun[], meta: { date: string; node: stri
     '',
     'Every check is bounded (a few seconds) and ends **pass**, **FAIL** (with the error) or **n/a** (the framework does not offer the feature to session-era clients).',
     '',
-    '| server | package | keeps sessions | resumable (SSE ids) | GET stream |',
-    '| --- | --- | --- | --- | --- |',
   );
-  for (const run of runs) {
-    const s = run.server;
-    if (!s) {
-      push(`| ${run.name} | ${escapeCell(shorten(run.error ?? 'did not run'))} | | | |`);
-      continue;
-    }
-    const yes = (value: boolean) => (value ? 'yes' : 'no');
-    push(
-      `| ${run.name} | ${escapeCell(s.version)} | ${yes(s.keepsSessions)} | ${yes(s.resumable)} | ${yes(s.supports.standaloneStream)} |`,
-    );
-  }
+  const yes = (value: boolean) => (value ? 'yes' : 'no');
+  push(
+    ...table(
+      ['server', 'package', 'keeps sessions', 'resumable (SSE ids)', 'GET stream'],
+      runs.map(({ name, server: s, error }) =>
+        s
+          ? [name, s.version, yes(s.keepsSessions), yes(s.resumable), yes(s.supports.standaloneStream)]
+          : [name, shorten(error ?? 'did not run'), '', '', ''],
+      ),
+    ),
+  );
 
   push('', '## Matrix', '', 'Each cell: direct / proxy.', '');
-  push(`| server | ${checks.map((c) => c.title.split(' ')[0]?.replace('.', '') ?? c.id).join(' | ')} |`);
-  push(`| --- | ${checks.map(() => '---').join(' | ')} |`);
-  for (const run of runs) {
-    if (!run.results) {
-      push(`| ${run.name} | ${checks.map(() => 'not run').join(' | ')} |`);
-      continue;
-    }
-    const results = run.results;
-    push(
-      `| ${run.name} | ${checks.map((c) => `${mark(results[c.id].direct)} / ${mark(results[c.id].proxy)}`).join(' | ')} |`,
-    );
-  }
+  push(
+    ...table(
+      ['server', ...checks.map((c) => c.title.split(' ')[0]?.replace('.', '') ?? c.id)],
+      runs.map(({ name, results }) => [
+        name,
+        ...checks.map((c) => (results ? `${mark(results[c.id].direct)} / ${mark(results[c.id].proxy)}` : 'not run')),
+      ]),
+    ),
+  );
   push('', 'The checks:', '');
   for (const check of checks) push(`- **${check.title}**: ${CHECK_TEXT[check.id]}`);
 
@@ -135,22 +144,35 @@ export function renderReport(runs: ServerRun[], meta: { date: string; node: stri
   if (broken.length === 0) push('Both hold in this run.');
   else {
     push(`In this run they are broken by ${broken.length} cell${broken.length === 1 ? '' : 's'}:`, '');
-    push('| server | check | rule | through the proxy |', '| --- | --- | --- | --- |');
-    for (const v of broken) {
-      const title = checks.find((c) => c.id === v.check)?.title ?? v.check;
-      push(`| ${v.server} | ${title} | (${v.rule}) | ${detailed(v.proxy)} |`);
-    }
+    push(
+      ...table(
+        ['server', 'check', 'rule', 'through the proxy'],
+        broken.map((v) => [
+          v.server,
+          checks.find((c) => c.id === v.check)?.title ?? v.check,
+          `(${v.rule})`,
+          detailed(v.proxy),
+        ]),
+      ),
+    );
   }
 
   push('', '## Every cell', '');
-  push('| server | check | direct | proxy |', '| --- | --- | --- | --- |');
-  for (const run of runs) {
-    if (!run.results) continue;
-    for (const check of checks) {
-      const row = run.results[check.id];
-      push(`| ${run.name} | ${check.title} | ${detailed(row.direct)} | ${detailed(row.proxy)} |`);
-    }
-  }
+  push(
+    ...table(
+      ['server', 'check', 'direct', 'proxy'],
+      runs.flatMap(({ name, results }) =>
+        results
+          ? checks.map((check) => [
+              name,
+              check.title,
+              detailed(results[check.id].direct),
+              detailed(results[check.id].proxy),
+            ])
+          : [],
+      ),
+    ),
+  );
 
   push('', '## The servers and their quirks', '');
   for (const run of runs) {
