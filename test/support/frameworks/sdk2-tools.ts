@@ -1,0 +1,31 @@
+/** The matrix's tools on an SDK 2.x `McpServer` (`@modelcontextprotocol/server`): what `sdk2` and `mcp-handler` serve. */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { confirmSchema, confirmText, sleep } from './types.js';
+
+export function registerSdk2Tools(server: McpServer): void {
+  server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+    content: [{ type: 'text', text }],
+  }));
+  server.registerTool(
+    'count',
+    { inputSchema: z.object({ n: z.number().int().min(1), delayMs: z.number().int().min(0).default(0) }) },
+    async ({ n, delayMs }, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let i = 1; i <= n; i++) {
+        if (i > 1) await sleep(delayMs);
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress: i, total: n },
+          });
+        }
+      }
+      return { content: [{ type: 'text', text: `counted to ${n}` }] };
+    },
+  );
+  server.registerTool('confirm', { inputSchema: z.object({}) }, async (_args, ctx) => {
+    const result = await ctx.mcpReq.elicitInput({ mode: 'form', message: 'Proceed?', requestedSchema: confirmSchema });
+    return { content: [{ type: 'text', text: confirmText(result) }] };
+  });
+}
