@@ -249,6 +249,6 @@ export function connectionStateName(value: unknown): ConnectionStateName {
   if (typeof value === 'string') return value as ConnectionStateName;
   const streaming = (value as { streaming?: unknown }).streaming;
   if (streaming === 'connecting') return 'connecting';
-  const open = (streaming as { open?: unknown }).open;
-  return open === 'stalled' ? 'stalled' : 'open';
+  const open = (streaming as { open?: { health?: unknown } }).open;
+  return open?.health === 'stalled' ? 'stalled' : 'open';
 }

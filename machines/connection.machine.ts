@@ -6,7 +6,7 @@
  * clock, jitter comes from `input.random`; src/ provides them with `.provide()`.
  * Diagram and failure table: docs/connection.md.
  */
-import { type ActorRefFrom, and, assign, fromCallback, not, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, and, assign, fromCallback, sendParent, setup } from 'xstate';
 import type {
   CloseReason,
   ConnectionDelivery,
@@ -35,6 +35,7 @@ import {
   saysSessionGone,
   statusOf,
 } from './connection-rules.js';
+import { onStreamEvent, recovered, retryOrFail } from './connection-transitions.js';
 import { chooseReconnectDelay, MAX_TIMER_MS } from './delay-policy.js';
 
 export {
@@ -44,58 +45,6 @@ export {
   requestFor,
   resolveConnectionOptions,
 } from './connection-rules.js';
-
-/** Transitions shared by every place a stream can break: retry if allowed, else fail. */
-function retryOrFail(reason: WaitReason, counts = true) {
-  return [
-    {
-      guard: not('mayRetry'),
-      target: '#connection.failed',
-      actions: { type: 'setOutcome' as const, params: { reason: 'not-resumable' as const, cause: reason } },
-    },
-    // Only a failure that counts can exhaust the attempts.
-    ...(counts
-      ? [
-          {
-            guard: { type: 'attemptsExhausted' as const, params: { counts } },
-            target: '#connection.failed',
-            actions: { type: 'setOutcome' as const, params: { reason: 'attempts-exhausted' as const, cause: reason } },
-          },
-        ]
-      : []),
-    {
-      target: '#connection.waiting',
-      actions: { type: 'planReconnect' as const, params: { reason, counts } },
-    },
-  ];
-}
-
-/** Coming back from `stalled`, the parent hears that the stream is healthy again. */
-const recovered = ['markRecovered' as const, { type: 'report' as const, params: { state: 'open' as const } }];
-
-/**
- * How an SSE event is handled in both health sub-states. Every event is activity: it marks
- * the stream active, which the heartbeat reads when it fires (see `receiving`); from
- * `stalled` it goes back to `receiving`. Restarting the heartbeat timer on each event instead
- * cost a timer and a state exit and entry per event.
- */
-function onStreamEvent(fromStall: boolean) {
-  const recovery = fromStall ? recovered : [];
-  const target = fromStall ? { target: '#connection.streaming.open.receiving' } : {};
-  return [
-    { guard: 'isRepeat' as const, ...target, actions: ['markActive' as const, ...recovery] },
-    {
-      guard: 'completesStream' as const,
-      target: '#connection.closed',
-      actions: [
-        'recordEvent' as const,
-        'deliver' as const,
-        { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
-      ],
-    },
-    { ...target, actions: ['recordEvent' as const, 'deliver' as const, ...recovery] },
-  ];
-}
 
 export const connectionMachine = setup({
   types: {
@@ -143,13 +92,14 @@ export const connectionMachine = setup({
     wasActive: ({ context }) => context.active,
     isRepeat: ({ context, event }) =>
       event.type === 'stream.event' && event.id !== undefined && context.recentIds.includes(event.id),
-    /** Resumed, the stream has carried nothing for the request it answers. */
-    resumedSilently: ({ context }) =>
+    /** A POST stream resumed with GET, still waiting for its responses: its silence is watched. */
+    watchesResume: ({ context }) =>
       context.options.resumeSilenceMs > 0 &&
       context.opens > 1 &&
       context.target.method === 'POST' &&
-      (context.awaiting?.length ?? 0) > 0 &&
-      context.lastEventId === context.resumeWatch.fromId,
+      (context.awaiting?.length ?? 0) > 0,
+    /** Nothing arrived since the watch last looked. */
+    silentSinceCheckpoint: ({ context }) => context.lastEventId === context.resumeWatch.fromId,
     silentResumesLeft: ({ context }) => context.resumeWatch.silent < context.options.maxSilentResumes,
     completesStream: ({ context, event }) => {
       if (event.type !== 'stream.event') return false;
@@ -174,11 +124,6 @@ export const connectionMachine = setup({
     }),
     markOpened: assign(({ context, event }) => ({
       opens: context.opens + 1,
-      // A resume that brought something since the last open starts the silence count over.
-      resumeWatch: {
-        fromId: context.lastEventId,
-        silent: context.lastEventId === context.resumeWatch.fromId ? context.resumeWatch.silent : 0,
-      },
       sessionId: (event.type === 'stream.response' ? event.sessionId : undefined) ?? context.sessionId,
       bodyKind: mediaType(event) === 'application/json' ? ('json' as const) : ('sse' as const),
       reason: (context.opens === 0 ? 'opened' : 'resumed') as ConnectionReason,
@@ -193,6 +138,10 @@ export const connectionMachine = setup({
     countSilentResume: assign(({ context }) => ({
       resumeWatch: { ...context.resumeWatch, silent: context.resumeWatch.silent + 1 },
     })),
+    markResumeCheckpoint: assign(({ context }) => ({
+      resumeWatch: { ...context.resumeWatch, fromId: context.lastEventId },
+    })),
+    resetSilentResumes: assign(({ context }) => ({ resumeWatch: { ...context.resumeWatch, silent: 0 } })),
     rememberRetryHint: assign(({ event }) =>
       event.type === 'stream.retry' && Number.isFinite(event.ms) && event.ms >= 0 ? { retryHintMs: event.ms } : {},
     ),
@@ -284,78 +233,95 @@ export const connectionMachine = setup({
         },
         open: {
           entry: { type: 'report', params: { state: 'open' } },
-          after: {
-            healthyAfter: { actions: 'resetAttempts' },
-            // An upstream whose event store loses a stream's later events answers the resume
-            // and then sends nothing more for the request: resume again, then give up clearly.
-            resumeSilence: [
-              {
-                guard: and(['resumedSilently', 'silentResumesLeft']),
-                target: '#connection.waiting',
-                actions: [
-                  'countSilentResume',
-                  { type: 'planReconnect', params: { reason: 'resume-silent', counts: false } },
-                ],
-              },
-              {
-                guard: 'resumedSilently',
-                target: '#connection.failed',
-                actions: {
-                  type: 'setOutcome',
-                  params: {
-                    reason: 'resume-lost',
-                    detail:
-                      'the upstream answered each resume of this stream but sent nothing more for its request (its event store may not replay it); send the request again',
-                  },
-                },
-              },
-            ],
-          },
+          after: { healthyAfter: { actions: 'resetAttempts' } },
           on: {
             // A graceful close is not an error (SEP-1699): resume after the retry hint,
             // without counting it as a failed attempt.
             'stream.end': retryOrFail('server-closed', false),
             'stream.error': retryOrFail('dropped'),
           },
-          initial: 'receiving',
+          type: 'parallel',
           states: {
-            // The heartbeat fires every heartbeatTimeoutMs; a stream that carried nothing
-            // since the last one is stalled. So a stall is declared between one and two
-            // heartbeat periods after the last byte: never earlier than the timeout.
-            receiving: {
-              entry: 'clearActive',
-              after: {
-                heartbeat: [
-                  { guard: and(['heartbeatEnabled', 'wasActive']), target: 'receiving', reenter: true },
-                  { guard: 'heartbeatEnabled', target: 'stalled' },
-                ],
-              },
-              on: {
-                'stream.bytes': { actions: 'markActive' },
-                'stream.event': onStreamEvent(false),
+            health: {
+              initial: 'receiving',
+              states: {
+                // The heartbeat fires every heartbeatTimeoutMs; a stream that carried nothing
+                // since the last one is stalled. So a stall is declared between one and two
+                // heartbeat periods after the last byte: never earlier than the timeout.
+                receiving: {
+                  entry: 'clearActive',
+                  after: {
+                    heartbeat: [
+                      { guard: and(['heartbeatEnabled', 'wasActive']), target: 'receiving', reenter: true },
+                      { guard: 'heartbeatEnabled', target: 'stalled' },
+                    ],
+                  },
+                  on: {
+                    'stream.bytes': { actions: 'markActive' },
+                    'stream.event': onStreamEvent(false),
+                  },
+                },
+                stalled: {
+                  entry: { type: 'report', params: { state: 'stalled' } },
+                  // A stream with no resume point (a POST before its first event id) is left
+                  // alone: aborting it would lose the response it is still working on.
+                  after: {
+                    stallGrace: [
+                      {
+                        guard: and(['mayRetry', { type: 'attemptsExhausted', params: { counts: true } }]),
+                        target: '#connection.failed',
+                        actions: { type: 'setOutcome', params: { reason: 'attempts-exhausted', cause: 'stalled' } },
+                      },
+                      {
+                        guard: 'mayRetry',
+                        target: '#connection.waiting',
+                        actions: { type: 'planReconnect', params: { reason: 'stalled', counts: true } },
+                      },
+                    ],
+                  },
+                  on: {
+                    'stream.bytes': { target: 'receiving', actions: recovered },
+                    'stream.event': onStreamEvent(true),
+                  },
+                },
               },
             },
-            stalled: {
-              entry: { type: 'report', params: { state: 'stalled' } },
-              // A stream with no resume point (a POST before its first event id) is left
-              // alone: aborting it would lose the response it is still working on.
-              after: {
-                stallGrace: [
-                  {
-                    guard: and(['mayRetry', { type: 'attemptsExhausted', params: { counts: true } }]),
-                    target: '#connection.failed',
-                    actions: { type: 'setOutcome', params: { reason: 'attempts-exhausted', cause: 'stalled' } },
+            // An upstream whose event store loses a stream's later events answers a resume and
+            // then sends nothing more for the request: each period of silence resumes again,
+            // and after maxSilentResumes in a row the request gets a clear error.
+            resume: {
+              initial: 'idle',
+              states: {
+                idle: { always: { guard: 'watchesResume', target: 'watching' } },
+                watching: {
+                  entry: 'markResumeCheckpoint',
+                  after: {
+                    resumeSilence: [
+                      {
+                        guard: and(['silentSinceCheckpoint', 'silentResumesLeft']),
+                        target: '#connection.waiting',
+                        actions: [
+                          'countSilentResume',
+                          { type: 'planReconnect', params: { reason: 'resume-silent', counts: false } },
+                        ],
+                      },
+                      {
+                        guard: 'silentSinceCheckpoint',
+                        target: '#connection.failed',
+                        actions: {
+                          type: 'setOutcome',
+                          params: {
+                            reason: 'resume-lost',
+                            detail:
+                              'the upstream answered each resume of this stream but sent nothing more for its request (its event store may not replay it); send the request again',
+                          },
+                        },
+                      },
+                      // It spoke: the silent count starts over, and the next period is watched.
+                      { target: 'watching', reenter: true, actions: 'resetSilentResumes' },
+                    ],
                   },
-                  {
-                    guard: 'mayRetry',
-                    target: '#connection.waiting',
-                    actions: { type: 'planReconnect', params: { reason: 'stalled', counts: true } },
-                  },
-                ],
-              },
-              on: {
-                'stream.bytes': { target: 'receiving', actions: recovered },
-                'stream.event': onStreamEvent(true),
+                },
               },
             },
           },

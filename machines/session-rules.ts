@@ -55,6 +55,15 @@ export interface StandaloneState {
   unavailable: boolean;
 }
 
+/** How many upstream event ids a session remembers to drop repeats across streams. */
+export const UPSTREAM_IDS_KEPT = 64;
+
+/** The ids with this one added; undefined when it is a repeat (an event to drop). */
+export function rememberUpstreamId(ids: readonly string[], id: string | undefined): readonly string[] | undefined {
+  if (id === undefined) return ids;
+  return ids.includes(id) ? undefined : [...ids.slice(1 - UPSTREAM_IDS_KEPT), id];
+}
+
 /** How many credential ids a session remembers as accepted (a refreshed token is a new one). */
 export const ACCEPTED_CREDENTIALS_KEPT = 8;
 
@@ -89,6 +98,12 @@ export interface SessionContext {
   credentials: { latest: Forwarded['credential']; accepted: readonly string[] };
   /** Client commands that arrived while the upstream GET stream was opening: handled once it is. */
   deferred: readonly SessionCommand[];
+  /**
+   * The upstream's latest event ids, on any stream: "unique across all streams within that
+   * session" (2025-06-18+ transports), so one seen again is a repeat, even on another stream
+   * (an event store that replays other streams' events on a resume).
+   */
+  upstreamIds: readonly string[];
   endReason: SessionEndReason | undefined;
   /** The client's notifications/initialized, replayed after a re-initialization. */
   initializedBody: string | undefined;
@@ -122,6 +137,7 @@ export function initialContext(input: SessionInput): SessionContext {
       accepted: [],
     },
     deferred: [],
+    upstreamIds: [],
     endReason: undefined,
     initializedBody: undefined,
     reinitializations: 0,

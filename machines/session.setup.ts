@@ -39,6 +39,7 @@ import {
   isTerminal,
   primingIdOf,
   REFUSAL_MESSAGES,
+  rememberUpstreamId,
   type SessionContext,
   settle,
   spawnInput,
@@ -175,6 +176,9 @@ export const sessionSetup = setup({
       const stream = streamOf(event.id);
       const entry = entryOf(context.streams, stream);
       if (entry === undefined || data === '') return;
+      const upstreamIds = rememberUpstreamId(context.upstreamIds, event.event.id);
+      if (upstreamIds === undefined) return;
+      if (upstreamIds !== context.upstreamIds) enqueue.assign({ upstreamIds });
       const seq = context.nextSeq;
       const eventId = formatEventId(context.config.eventTag, stream, seq);
       enqueue.assign({ nextSeq: seq + 1, streams: answer(context.streams, stream, responseIds(message)) });
@@ -289,6 +293,8 @@ export const sessionSetup = setup({
       enqueue.assign({
         upstreamSessionId: undefined,
         standalone: { ...context.standalone, resumeId: undefined },
+        // Event ids are unique within one upstream session: the new one may count from 1 again.
+        upstreamIds: [],
         reinitializations: context.reinitializations + 1,
       });
     }),

@@ -288,60 +288,77 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       expect(e.after.snapshot.context.attempt).toBe(0);
       expect(reports(e)).toEqual([]);
     },
-    'connection.streaming.open.receiving --stream.bytes--> (self)': (e) => {
+    'connection.streaming.open.health.receiving --stream.bytes--> (self)': (e) => {
       expect(e.after.snapshot.context.active).toBe(true);
       expect(e.recorded).toEqual([]);
     },
-    'connection.streaming.open.receiving --stream.event[isRepeat]--> (self)': (e) => {
+    'connection.streaming.open.health.receiving --stream.event[isRepeat]--> (self)': (e) => {
       expect(deliveries(e)).toEqual([]);
       expect(e.after.snapshot.context.active).toBe(true);
     },
-    'connection.streaming.open.receiving --stream.event[completesStream]--> connection.closed': (e) => {
+    'connection.streaming.open.health.receiving --stream.event[completesStream]--> connection.closed': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       ended('closed', 'completed')(e);
     },
-    'connection.streaming.open.receiving --stream.event--> (self)': (e) => {
+    'connection.streaming.open.health.receiving --stream.event--> (self)': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       expect(e.after.snapshot.context.lastEventId).toBe(lastReaderEvent(e)?.id);
     },
-    'connection.streaming.open.receiving --after heartbeat[and(heartbeatEnabled, wasActive)]--> connection.streaming.open.receiving':
+    'connection.streaming.open.health.receiving --after heartbeat[and(heartbeatEnabled, wasActive)]--> connection.streaming.open.health.receiving':
       (e) => {
         // Activity seen: the next period starts clean, nothing reported.
         expect(e.before.snapshot.context.active).toBe(true);
         expect(e.after.snapshot.context.active).toBe(false);
         expect(reports(e)).toEqual([]);
-        expect(e.after.snapshot.matches({ streaming: { open: 'receiving' } })).toBe(true);
+        expect(e.after.snapshot.matches({ streaming: { open: { health: 'receiving' } } })).toBe(true);
       },
-    'connection.streaming.open.receiving --after heartbeat[heartbeatEnabled]--> connection.streaming.open.stalled':
+    'connection.streaming.open.health.receiving --after heartbeat[heartbeatEnabled]--> connection.streaming.open.health.stalled':
       reported('stalled'),
-    'connection.streaming.open.stalled --stream.bytes--> connection.streaming.open.receiving': reported(
+    'connection.streaming.open.health.stalled --stream.bytes--> connection.streaming.open.health.receiving': reported(
       'open',
       'recovered',
     ),
-    'connection.streaming.open.stalled --stream.event[isRepeat]--> connection.streaming.open.receiving': (e) => {
+    'connection.streaming.open.health.stalled --stream.event[isRepeat]--> connection.streaming.open.health.receiving': (
+      e,
+    ) => {
       reported('open', 'recovered')(e);
       expect(deliveries(e)).toEqual([]);
     },
-    'connection.streaming.open.stalled --stream.event[completesStream]--> connection.closed': (e) => {
+    'connection.streaming.open.health.stalled --stream.event[completesStream]--> connection.closed': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       ended('closed', 'completed')(e);
     },
-    'connection.streaming.open.stalled --stream.event--> connection.streaming.open.receiving': (e) => {
+    'connection.streaming.open.health.stalled --stream.event--> connection.streaming.open.health.receiving': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       expect(reports(e).at(-1)?.reason).toBe('recovered');
     },
-    'connection.streaming.open.stalled --after stallGrace[and(mayRetry, attemptsExhausted(true))]--> connection.failed':
+    'connection.streaming.open.health.stalled --after stallGrace[and(mayRetry, attemptsExhausted(true))]--> connection.failed':
       ended('failed', 'attempts-exhausted'),
-    'connection.streaming.open.stalled --after stallGrace[mayRetry]--> connection.waiting': willRetry('stalled'),
-    'connection.streaming.open --after resumeSilence[and(resumedSilently, silentResumesLeft)]--> connection.waiting': (
+    'connection.streaming.open.health.stalled --after stallGrace[mayRetry]--> connection.waiting': willRetry('stalled'),
+    'connection.streaming.open.resume.idle --always[watchesResume]--> connection.streaming.open.resume.watching': (
       e,
     ) => {
-      willRetry('resume-silent', false)(e);
-      expect(e.after.snapshot.context.resumeWatch.silent).toBe(e.before.snapshot.context.resumeWatch.silent + 1);
+      // Resumed and still waiting for its answer: the watch starts from where the stream is.
+      expect(e.after.snapshot.context.resumeWatch.fromId).toBe(e.after.snapshot.context.lastEventId);
+      expect(e.after.clock.pending()).toContain(3000);
     },
-    'connection.streaming.open --after resumeSilence[resumedSilently]--> connection.failed': (e) => {
+    'connection.streaming.open.resume.watching --after resumeSilence[and(silentSinceCheckpoint, silentResumesLeft)]--> connection.waiting':
+      (e) => {
+        willRetry('resume-silent', false)(e);
+        expect(e.after.snapshot.context.resumeWatch.silent).toBe(e.before.snapshot.context.resumeWatch.silent + 1);
+      },
+    'connection.streaming.open.resume.watching --after resumeSilence[silentSinceCheckpoint]--> connection.failed': (
+      e,
+    ) => {
       ended('failed', 'resume-lost')(e);
       expect(e.after.snapshot.output?.detail).toMatch(/sent nothing more for its request.*send the request again/);
+    },
+    'connection.streaming.open.resume.watching --after resumeSilence--> connection.streaming.open.resume.watching': (
+      e,
+    ) => {
+      // It spoke since the last look: no resume, the count starts over, the next period is watched.
+      expect(e.after.snapshot.context.resumeWatch).toEqual({ fromId: e.after.snapshot.context.lastEventId, silent: 0 });
+      expect(reports(e)).toEqual([]);
     },
     'connection.waiting --after reconnectDelay--> connection.streaming': (e) => {
       reported('connecting')(e);

@@ -1,0 +1,58 @@
+/**
+ * Transitions the connection machine uses in several places, as configs: how a broken
+ * stream is retried or failed, and how an event is taken in either health state.
+ */
+import { not } from 'xstate';
+import type { WaitReason } from './connection.types.js';
+
+/** Transitions shared by every place a stream can break: retry if allowed, else fail. */
+export function retryOrFail(reason: WaitReason, counts = true) {
+  return [
+    {
+      guard: not('mayRetry'),
+      target: '#connection.failed',
+      actions: { type: 'setOutcome' as const, params: { reason: 'not-resumable' as const, cause: reason } },
+    },
+    // Only a failure that counts can exhaust the attempts.
+    ...(counts
+      ? [
+          {
+            guard: { type: 'attemptsExhausted' as const, params: { counts } },
+            target: '#connection.failed',
+            actions: { type: 'setOutcome' as const, params: { reason: 'attempts-exhausted' as const, cause: reason } },
+          },
+        ]
+      : []),
+    {
+      target: '#connection.waiting',
+      actions: { type: 'planReconnect' as const, params: { reason, counts } },
+    },
+  ];
+}
+
+/** Coming back from `stalled`, the parent hears that the stream is healthy again. */
+export const recovered = ['markRecovered' as const, { type: 'report' as const, params: { state: 'open' as const } }];
+
+/**
+ * How an SSE event is handled in both health sub-states. Every event is activity: it marks
+ * the stream active, which the heartbeat reads when it fires (see `receiving`); from
+ * `stalled` it goes back to `receiving`. Restarting the heartbeat timer on each event instead
+ * cost a timer and a state exit and entry per event.
+ */
+export function onStreamEvent(fromStall: boolean) {
+  const recovery = fromStall ? recovered : [];
+  const target = fromStall ? { target: '#connection.streaming.open.health.receiving' } : {};
+  return [
+    { guard: 'isRepeat' as const, ...target, actions: ['markActive' as const, ...recovery] },
+    {
+      guard: 'completesStream' as const,
+      target: '#connection.closed',
+      actions: [
+        'recordEvent' as const,
+        'deliver' as const,
+        { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
+      ],
+    },
+    { ...target, actions: ['recordEvent' as const, 'deliver' as const, ...recovery] },
+  ];
+}
