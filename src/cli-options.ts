@@ -6,6 +6,7 @@ import { DEFAULT_CONNECTION_OPTIONS } from '../machines/connection.machine.js';
 import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
 import { DEFAULT_ADMIN_ADDRESS } from './admin/admin-server.js';
+import { DEFAULT_FORWARD_HEADERS } from './auth/credentials.js';
 import { DEFAULT_INSPECT_URL } from './inspect.js';
 import type { LogLevel } from './log.js';
 import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SSE_RETRY_MS } from './proxy/mcp-handler.js';
@@ -18,6 +19,7 @@ export interface OptionSpec {
   flag: string;
   type: OptionType;
   help: string;
+  /** A list's default is its items joined by commas. */
   default?: string | number | undefined;
   choices?: readonly string[];
   /** The value the flag takes when given without one (`--admin` alone): the value is optional. */
@@ -29,6 +31,43 @@ const backoff = DEFAULT_CONNECTION_OPTIONS.backoff;
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'upstream', type: 'string', help: 'URL of the MCP server (Streamable HTTP) to stand in front of (required)' },
   { flag: 'upstream-header', type: 'list', help: "header sent upstream on every request, 'Name: value' (repeatable)" },
+  {
+    flag: 'upstream-headers-win',
+    type: 'boolean',
+    help: 'an --upstream-header wins over a forwarded client header of the same name (default: the client wins)',
+  },
+  {
+    flag: 'forward-header',
+    type: 'list',
+    default: DEFAULT_FORWARD_HEADERS.join(','),
+    help: "client header sent upstream with each request it causes (repeatable; replaces the default list; 'none': none)",
+  },
+  {
+    flag: 'credential-key',
+    type: 'string',
+    help: 'key of the keyed hash that names credentials; replicas sharing sessions share it (default: random)',
+  },
+  {
+    flag: 'public-url',
+    type: 'string',
+    help: "the MCP endpoint's URL as clients reach it, the 'resource' of its OAuth metadata (default: where it listens)",
+  },
+  {
+    flag: 'resource-metadata',
+    type: 'string',
+    help: "JSON file of RFC 9728 protected resource metadata to serve instead of the upstream's",
+  },
+  {
+    flag: 'introspection-url',
+    type: 'string',
+    help: "RFC 7662 introspection endpoint: an opaque token's subject becomes the session's identity",
+  },
+  { flag: 'introspection-client-id', type: 'string', help: 'client id for the introspection endpoint (HTTP Basic)' },
+  {
+    flag: 'introspection-client-secret',
+    type: 'string',
+    help: 'client secret for the introspection endpoint (prefer the environment variable)',
+  },
   { flag: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   { flag: 'port', type: 'number', default: 8080, help: 'port to listen on (0: any free port)' },
   { flag: 'path', type: 'string', default: '/mcp', help: 'path of the MCP endpoint' },
@@ -96,6 +135,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'upstream re-initializations per session before a 404 ends it',
   },
   {
+    flag: 'session-gone-pattern',
+    type: 'list',
+    default: DEFAULT_CONNECTION_OPTIONS.sessionGonePatterns.join(','),
+    help: 'case-insensitive regular expression: a 400 body matching it means the upstream session is gone (repeatable; replaces the defaults)',
+  },
+  {
+    flag: 'standalone-wait-ms',
+    type: 'number',
+    default: DEFAULT_SESSION_LIMITS.standaloneWaitMs,
+    help: "longest a client's requests wait, after initialize, for the upstream GET stream to open",
+  },
+  {
     flag: 'connect-timeout-ms',
     type: 'number',
     default: DEFAULT_CONNECTION_OPTIONS.connectTimeoutMs,
@@ -118,6 +169,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'number',
     default: DEFAULT_CONNECTION_OPTIONS.healthyAfterMs,
     help: 'open this long: reset the attempt count',
+  },
+  {
+    flag: 'resume-silence-ms',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.resumeSilenceMs,
+    help: 'a resumed request stream silent this long is resumed again (an event store that lost its events; 0: off)',
+  },
+  {
+    flag: 'max-silent-resumes',
+    type: 'number',
+    default: DEFAULT_CONNECTION_OPTIONS.maxSilentResumes,
+    help: 'silent resumes in a row before the request gets an error',
   },
   { flag: 'backoff-base-ms', type: 'number', default: backoff.baseMs, help: 'first reconnect delay' },
   {
@@ -232,7 +295,9 @@ export function resolveOptions(
     if (flag !== undefined && flag !== false) values[spec.flag] = coerce(spec, flag, 'command line');
     else if (fromEnv !== undefined && fromEnv !== '') values[spec.flag] = coerce(spec, fromEnv, envName(spec.flag));
     else if (fromConfig !== undefined) values[spec.flag] = coerce(spec, fromConfig, 'config file');
-    else values[spec.flag] = spec.default;
+    else
+      values[spec.flag] =
+        spec.type === 'list' && spec.default !== undefined ? coerce(spec, spec.default, 'default') : spec.default;
   }
   return values;
 }

@@ -29,13 +29,16 @@ function parseHeaders(list: string[]): Record<string, string> {
 }
 
 function readConfig(path: string | undefined): Record<string, unknown> {
-  if (!path) return {};
+  return path ? readJsonObject('config', path) : {};
+}
+
+function httpUrl(flag: string, value: string): string {
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    return url.href;
+  } catch {
+    throw new UsageError(`--${flag} must be an http(s) URL, got '${value}'`);
   }
 }
 
@@ -43,13 +46,60 @@ function upstreamUrl(value: unknown): string {
   if (typeof value !== 'string' || value === '') {
     throw new UsageError('--upstream URL is required (or MCP_SHEPHERD_UPSTREAM, or "upstream" in --config)');
   }
+  return httpUrl('upstream', value);
+}
+
+const optionalUrl = (values: OptionValues, flag: string) =>
+  typeof values[flag] === 'string' ? httpUrl(flag, values[flag]) : undefined;
+
+function readJsonObject(flag: string, path: string): Record<string, unknown> {
   try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-    return url.href;
-  } catch {
-    throw new UsageError(`--upstream must be an http(s) URL, got '${value}'`);
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`--${flag} ${path}: ${(error as Error).message}`);
   }
+}
+
+/** Each pattern compiles (a typo fails at start, not at the first 400). */
+function sessionGonePatterns(list: string[]): string[] {
+  for (const source of list) {
+    try {
+      new RegExp(source, 'i');
+    } catch (error) {
+      throw new UsageError(`--session-gone-pattern '${source}': ${(error as Error).message}`);
+    }
+  }
+  return list;
+}
+
+/** The forward-header list; `none` alone forwards nothing. */
+function forwardHeaders(list: string[]): string[] {
+  return list.length === 1 && list[0]?.toLowerCase() === 'none' ? [] : list;
+}
+
+/** The auth options, only those given. */
+function authOptions(values: OptionValues) {
+  const introspectionUrl = optionalUrl(values, 'introspection-url');
+  const publicUrl = optionalUrl(values, 'public-url');
+  const metadataPath = values['resource-metadata'] as string | undefined;
+  const credentialKey = values['credential-key'] as string | undefined;
+  return {
+    forwardHeaders: forwardHeaders(values['forward-header'] as string[]),
+    ...(credentialKey ? { credentialKey } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+    ...(metadataPath ? { resourceMetadata: readJsonObject('resource-metadata', metadataPath) } : {}),
+    ...(introspectionUrl
+      ? {
+          introspection: {
+            url: introspectionUrl,
+            clientId: values['introspection-client-id'] as string | undefined,
+            clientSecret: values['introspection-client-secret'] as string | undefined,
+          },
+        }
+      : {}),
+  };
 }
 
 /** From src/ (tsx) the package is one folder up, from dist/src/ (built) two. */
@@ -134,8 +184,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     upstream: {
       url: stdio ? `stdio:${stdio.command}` : upstreamUrl(values.upstream),
       headers: parseHeaders((values['upstream-header'] as string[]) ?? []),
+      staticHeadersWin: values['upstream-headers-win'] === 'true',
       ...(stdio ? { process: stdio } : {}),
     },
+    ...authOptions(values),
     allowedOrigins: (values['allow-origin'] as string[] | undefined) ?? [],
     maxBodyBytes: num(values, 'max-body-bytes'),
     keepAliveMs: num(values, 'keep-alive-ms'),
@@ -149,12 +201,16 @@ export async function main(argv: string[], env: Record<string, string | undefine
       maxLifetimeMs: num(values, 'max-lifetime-ms'),
       deleteTimeoutMs: num(values, 'delete-timeout-ms'),
       maxReinitializations: num(values, 'max-reinitializations'),
+      standaloneWaitMs: num(values, 'standalone-wait-ms'),
     },
     connection: {
       connectTimeoutMs: num(values, 'connect-timeout-ms'),
       heartbeatTimeoutMs: num(values, 'heartbeat-timeout-ms'),
       stallGraceMs: num(values, 'stall-grace-ms'),
       healthyAfterMs: num(values, 'healthy-after-ms'),
+      resumeSilenceMs: num(values, 'resume-silence-ms'),
+      maxSilentResumes: num(values, 'max-silent-resumes'),
+      sessionGonePatterns: sessionGonePatterns(values['session-gone-pattern'] as string[]),
       backoff: {
         baseMs: num(values, 'backoff-base-ms'),
         factor: num(values, 'backoff-factor'),

@@ -75,6 +75,34 @@ describe('mcp-shepherd command line', () => {
     const bad = run(['--upstream', 'http://127.0.0.1:1/mcp', '--on-upstream-gone', 'maybe']);
     expect(await bad.exited).toBe(2);
     expect(bad.err()).toMatch(/must be one of reinitialize, propagate/);
+    const pattern = run(['--upstream', 'http://127.0.0.1:1/mcp', '--session-gone-pattern', 'gone(']);
+    expect(await pattern.exited).toBe(2);
+    expect(pattern.err()).toMatch(/--session-gone-pattern 'gone\(':/);
+    const publicUrl = run(['--upstream', 'http://127.0.0.1:1/mcp', '--public-url', 'proxy.example']);
+    expect(await publicUrl.exited).toBe(2);
+    expect(publicUrl.err()).toMatch(/--public-url must be an http\(s\) URL/);
+  }, 30_000);
+
+  it('serves --resource-metadata at the well-known URL, its resource the --public-url', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shepherd-'));
+    const metadata = join(dir, 'prm.json');
+    const issuer = 'http://127.0.0.1:1/issuer';
+    writeFileSync(
+      metadata,
+      JSON.stringify({ resource: 'http://upstream.invalid/mcp', authorization_servers: [issuer] }),
+    );
+    const publicUrl = 'https://proxy.example/mcp';
+    const started = run(['--upstream', 'http://127.0.0.1:1/mcp', '--port', '0'], {
+      MCP_SHEPHERD_RESOURCE_METADATA: metadata,
+      MCP_SHEPHERD_PUBLIC_URL: publicUrl,
+    });
+    child = started.proc;
+    const url = new URL(await listeningUrl(started.out));
+    const response = await fetch(`${url.origin}/.well-known/oauth-protected-resource/mcp`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ resource: publicUrl, authorization_servers: [issuer] });
+    started.proc.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
   }, 30_000);
 
   it('serves a client from a config file and env, logs JSON lines, drains on SIGTERM', async () => {

@@ -73,4 +73,15 @@ describe('command-line options', () => {
     expect(resolveOptions({}, {}, {})['inspect-payloads']).toBeUndefined();
     expect(() => resolveOptions({}, { MCP_SHEPHERD_INSPECT_PAYLOADS: 'yes' }, {})).toThrow(UsageError);
   });
+
+  it('a list default is a list; given values replace it', () => {
+    expect(resolveOptions({}, {}, {})['forward-header']).toEqual([
+      'authorization',
+      'traceparent',
+      'tracestate',
+      'baggage',
+    ]);
+    expect(resolveOptions({ 'forward-header': ['x-api-key'] }, {}, {})['forward-header']).toEqual(['x-api-key']);
+    expect(resolveOptions({}, {}, { sessionGonePattern: ['gone'] })['session-gone-pattern']).toEqual(['gone']);
+  });
 });
