@@ -82,7 +82,7 @@ export interface Shepherd {
    * is for something else. `listen()` serves it itself; mount it at the root when embedding.
    */
   wellKnown(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-  /** Drains: refuses new sessions, ends every session (DELETE upstream), closes the server. */
+  /** Drains: refuses new sessions, ends every session (DELETE upstream), closes the server. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -155,6 +155,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   const router = express.Router();
   router.all('/', (req, res) => handler.handle(req, res));
   let server: Server | undefined;
+  let closing: Promise<void> | undefined;
 
   return {
     router,
@@ -197,17 +198,21 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
       logger.info({ url, upstream: options.upstream.url }, 'mcp-shepherd listening');
       return { url, server: listening };
     },
-    async close() {
-      await runtime.drain();
-      removeHooks();
-      metrics.stop();
-      watcher.stop();
-      runtime.stop();
-      if (server) {
-        const closing = server;
-        closing.closeAllConnections();
-        await new Promise<void>((resolve) => closing.close(() => resolve()));
-      }
+    close() {
+      // Once: a second close (a signal handler and a test's cleanup) waits for the first.
+      closing ??= (async () => {
+        await runtime.drain();
+        removeHooks();
+        metrics.stop();
+        watcher.stop();
+        runtime.stop();
+        if (server) {
+          const listening = server;
+          listening.closeAllConnections();
+          await new Promise<void>((resolve) => listening.close(() => resolve()));
+        }
+      })();
+      return closing;
     },
   };
 }

@@ -60,6 +60,8 @@ export interface McpRequestRecord {
   accepted: boolean;
   /** The JSON-RPC method(s) of a POST body. */
   rpc: string[];
+  /** Its W3C trace context and `x-*` headers (what a gateway forwards or adds). */
+  context: Record<string, string>;
 }
 
 interface Session {
@@ -204,6 +206,13 @@ export class ProtectedServer {
       jti: undefined,
       accepted: false,
       rpc: req.method === 'POST' ? rpcMethods(req.body) : [],
+      context: Object.fromEntries(
+        Object.entries(req.headers).flatMap(([name, value]) =>
+          typeof value === 'string' && (/^x-/.test(name) || ['traceparent', 'tracestate', 'baggage'].includes(name))
+            ? [[name, value]]
+            : [],
+        ),
+      ),
     };
     this.requests.push(record);
     void this.current.auth(req, res, (error?: unknown) => {
