@@ -126,7 +126,7 @@ function createApp(unknownSessionStatus: 400 | 404) {
 const NOTES: Record<400 | 404, string[]> = {
   400: [
     'The SDK 1.x README pattern on express: one `StreamableHTTPServerTransport` per session in a map, `sessionIdGenerator: randomUUID`, registered in `onsessioninitialized`.',
-    'An unknown session id gets **400**, not the spec\'s 404: POST `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}`, GET and DELETE `Invalid or missing session ID` as text. A client cannot tell "your session is gone" from "your request is malformed" but by the message.',
+    'An unknown session id gets **400**, not the spec\'s 404: POST `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}`, GET and DELETE `Invalid or missing session ID` as text. A client cannot tell "your session is gone" from "your request is malformed" but by the message. The proxy reads the message (`--session-gone-pattern`) and re-initializes, as for a 404.',
     "Resumable: each session's transport has an event store (the repo's `OrderedEventStore`; the SDK example's `InMemoryEventStore` cannot resume the GET stream), as the SDK's simpleStreamableHttp example has.",
   ],
   404: [

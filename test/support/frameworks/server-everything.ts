@@ -46,7 +46,7 @@ export async function startServerEverything(): Promise<FrameworkServer> {
     notes: [
       'Its own tools: `echo {message}` answers `Echo: <message>`; progress is `trigger-long-running-operation {duration, steps}` (a step sleeps, then notifies); elicitation is `trigger-elicitation-request`, registered in `oninitialized` only when the client declares elicitation, asking for a form whose one required field is `name`.',
       'An unknown session id gets **400** `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}` (no `id` member) on POST, GET and DELETE.',
-      "Resumable through its own in-memory event store, whose `replayEventsAfter` replays the events of every stream after the given id (not only that stream's) and returns the last event id where the SDK expects the stream id.",
+      "Resumable through its own in-memory event store, whose `replayEventsAfter` replays the events of every stream after the given id (not only that stream's) and returns the last event id where the SDK expects the stream id. So after a resume the rest of the call goes to no stream: a direct client waits for it forever. The proxy drops the other streams' events (ids already seen) and, when the resumed stream stays silent, resumes it again until the answer comes (`--resume-silence-ms`, docs/connection.md).",
       'Logs every request on stdout.',
     ],
     restart: async () => {
