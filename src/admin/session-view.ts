@@ -11,7 +11,7 @@ export interface StreamView {
   stream: number;
   kind: 'get' | 'post';
   machine: 'connection';
-  /** The connection machine's state value, e.g. `{ "streaming": { "open": "receiving" } }`. */
+  /** The connection machine's state value, e.g. `{ "streaming": { "open": { "health": "receiving", "resume": "idle" } } }`. */
   state: unknown;
   /** Consecutive failed attempts now. */
   attempts: number;

@@ -74,7 +74,7 @@ export interface StreamInfo {
   kind: 'get' | 'post';
   machine: 'connection';
   state: ConnectionStateName;
-  /** The connection machine's state value, e.g. `{ "streaming": { "open": "receiving" } }`. */
+  /** The connection machine's state value, e.g. `{ "streaming": { "open": { "health": "receiving", "resume": "idle" } } }`. */
   value: unknown;
   attempt: number;
   opens: number;

@@ -103,7 +103,7 @@ describe('the live admin page', () => {
 
     await page.click(`#session-list li[data-session-id="${sessionId}"]`);
     const getStream = stream('get');
-    await page.waitForSelector(activeState(getStream, `${OPEN}.receiving`), { timeout: SEEN_WITHIN_MS });
+    await page.waitForSelector(activeState(getStream, `${OPEN}.health.receiving`), { timeout: SEEN_WITHIN_MS });
     await page.waitForSelector(activeState('[data-key="machine:session"]', 'session.live.active'));
     // The active path is highlighted, not just the leaf; other states are not.
     expect(await page.getAttribute(`${getStream} g[data-state-id="${OPEN}"]`, 'data-active')).toBe('true');
@@ -127,7 +127,7 @@ describe('the live admin page', () => {
 
     // Let it back: the same stream opens again, and the page says it reconnected once.
     refusing = false;
-    await page.waitForSelector(activeState(getStream, `${OPEN}.receiving`), { timeout: SEEN_WITHIN_MS });
+    await page.waitForSelector(activeState(getStream, `${OPEN}.health.receiving`), { timeout: SEEN_WITHIN_MS });
     await expect
       .poll(() => page.textContent(`${getStream} .stream-meta`), { timeout: SEEN_WITHIN_MS })
       .toContain('reconnects 1');
@@ -189,7 +189,7 @@ describe('the live admin page', () => {
             stream: 0,
             kind: 'get',
             machine: 'connection',
-            state: { streaming: { open: 'receiving' } },
+            state: { streaming: { open: { health: 'receiving', resume: 'idle' } } },
             attempts: 0,
             reconnects: 0,
           },
@@ -209,7 +209,7 @@ describe('the live admin page', () => {
       await page.waitForSelector(activeState(host, 'process.running.ready'), { timeout: SEEN_WITHIN_MS });
       expect(await page.getAttribute(`${host} g[data-state-id="process.restarting"]`, 'data-active')).toBe('false');
       expect(await page.textContent(`${host} .host-head`)).toMatch(/stdio process.*running\.ready.*restarts 2/);
-      await page.waitForSelector(activeState(stream('get'), `${OPEN}.receiving`));
+      await page.waitForSelector(activeState(stream('get'), `${OPEN}.health.receiving`));
       await page.waitForSelector(activeState(stream('post'), 'connection.waiting'));
       const cards = await page.$$eval('#detail > section', (sections) =>
         sections.map((s) => s.getAttribute('data-key')),

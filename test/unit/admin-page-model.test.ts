@@ -9,7 +9,7 @@ import { connectionMachine } from '../../machines/connection.machine.js';
 import { processMachine } from '../../machines/process.machine.js';
 import { machineDefinition } from '../../src/admin/machine-json.js';
 import { isRecord, type JsonRecord, readMachines, readSessions } from '../../src/admin/page/data.js';
-import { formatDuration, leafName, stateText } from '../../src/admin/page/format.js';
+import { formatDuration, leafNames, stateText, toneOf } from '../../src/admin/page/format.js';
 import { type Box, layOut } from '../../src/admin/page/layout.js';
 import { activeIds, buildModel } from '../../src/admin/page/model.js';
 
@@ -76,7 +76,10 @@ describe('statechart model', () => {
 
   it('reads a connection value, a dotted path, and transitions as rows', () => {
     const model = buildModel(definition(connectionMachine));
-    expect(activeIds(model, { streaming: { open: 'receiving' } })).toContain('connection.streaming.open.receiving');
+    const open = activeIds(model, { streaming: { open: { health: 'receiving', resume: 'idle' } } });
+    expect(open).toContain('connection.streaming.open.health.receiving');
+    expect(open).toContain('connection.streaming.open.resume.idle');
+    expect(open).not.toContain('connection.streaming.open.health.stalled');
     expect(activeIds(model, 'streaming.open')).toContain('connection.streaming.open');
     expect(activeIds(model, undefined).size).toBe(0);
     const waiting = model.byId.get('connection.waiting');
@@ -110,7 +113,14 @@ describe('formatting', () => {
   it('writes state values and durations as the page shows them', () => {
     expect(stateText({ live: { active: 'idle' } })).toBe('live.active.idle');
     expect(stateText({ a: 'x', b: { c: {} } })).toBe('{a.x, b.c}');
-    expect(leafName({ streaming: { open: 'receiving' } })).toBe('receiving');
+    expect(leafNames({ live: { active: 'idle' } })).toEqual(['idle']);
+    expect(leafNames({ streaming: { open: { health: 'stalled', resume: 'watching' } } })).toEqual([
+      'stalled',
+      'watching',
+    ]);
+    expect(toneOf({ streaming: { open: { health: 'receiving', resume: 'idle' } } })).toBe('ok');
+    expect(toneOf({ streaming: { open: { health: 'stalled', resume: 'idle' } } })).toBe('warn');
+    expect(toneOf('failed')).toBe('bad');
     expect(formatDuration(61_000)).toBe('1m 01s');
     expect(formatDuration(undefined)).toBe('\u2013');
   });

@@ -44,15 +44,11 @@ export function stateText(value: unknown): string {
   return `{${entries.map(([key, child]) => `${key}.${stateText(child)}`).join(', ')}}`;
 }
 
-/** The innermost state name of a value, for colours: 'idle' for live.active.idle; '' for parallel ones. */
-export function leafName(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (!isRecord(value)) return String(value);
-  const entries = Object.entries(value);
-  const [only] = entries;
-  if (entries.length !== 1 || !only) return '';
-  const [key, child] = only;
-  return isEmptyRecord(child) ? key : leafName(child);
+/** The innermost state names of a value: ['idle'] for live.active.idle, one per region of a parallel state. */
+export function leafNames(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  if (!isRecord(value)) return [String(value)];
+  return Object.entries(value).flatMap(([key, child]) => (isEmptyRecord(child) ? [key] : leafNames(child)));
 }
 
 export type Tone = 'ok' | 'warn' | 'bad';
@@ -76,6 +72,12 @@ export function tone(stateName: string): Tone {
   if (BAD_STATES.has(stateName)) return 'bad';
   if (WARN_STATES.has(stateName)) return 'warn';
   return 'ok';
+}
+
+/** The colour of a state value: its worst region's (a stream open but stalled is amber). */
+export function toneOf(value: unknown): Tone {
+  const tones = leafNames(value).map(tone);
+  return tones.includes('bad') ? 'bad' : tones.includes('warn') ? 'warn' : 'ok';
 }
 
 /** A session id short enough for the list; the whole id is in its title. */

@@ -167,7 +167,7 @@ function firstDefined<T, R>(items: readonly T[], find: (item: T) => R | undefine
 
 /**
  * The ids of the states a state value makes active: each named state and all its ancestors.
- * A value is what a snapshot's `.value` is (`'waiting'`, `{ streaming: { open: 'receiving' } }`,
+ * A value is what a snapshot's `.value` is (`'waiting'`, `{ streaming: { open: { health: 'receiving', resume: 'idle' } } }`,
  * parallel regions side by side), or a dotted path (`'streaming.open'`).
  */
 export function activeIds(model: StatechartModel, value: unknown): Set<string> {

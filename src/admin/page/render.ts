@@ -1,6 +1,6 @@
 /**
  * Draws a statechart as SVG and moves its highlight. Each state is a `<g data-state-id>`
- * (e.g. `connection.streaming.open.receiving`) holding its box, title and transition rows;
+ * (e.g. `connection.streaming.open.health.receiving`) holding its box, title and transition rows;
  * transitions to other states are also curved arrows, emphasized out of the current states.
  * The current state value resolves to the active atomic states and their ancestors: their
  * groups get `data-active="true"` (the browser test reads it) and a highlight.

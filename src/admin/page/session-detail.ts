@@ -7,7 +7,7 @@
 import { fetchSessionDetail } from './api.js';
 import { type HostData, type SessionData, type StreamData, totalReconnects } from './data.js';
 import { html } from './dom.js';
-import { formatBytes, formatDuration, leafName, since, stateText, tone } from './format.js';
+import { formatBytes, formatDuration, since, stateText, toneOf } from './format.js';
 import { createDiagram, type Diagram } from './render.js';
 import type { PageState } from './state.js';
 
@@ -24,7 +24,7 @@ interface CachedDiagram {
 const SNAPSHOT_REFRESH_MS = 1000;
 
 const pill = (value: unknown, attributes: Record<string, string> = {}) =>
-  html('span', { class: `pill tone-${tone(leafName(value))}`, ...attributes }, stateText(value));
+  html('span', { class: `pill tone-${toneOf(value)}`, ...attributes }, stateText(value));
 
 function streamKindLabel(kind: string): string {
   if (kind === 'get') return 'GET (standalone)';

@@ -1,7 +1,7 @@
 /** The left column: every live session with its state, age, idle time, streams and reconnects. */
 import { type SessionData, totalReconnects } from './data.js';
 import { html } from './dom.js';
-import { formatDuration, leafName, shortId, since, stateText, tone } from './format.js';
+import { formatDuration, shortId, since, stateText, toneOf } from './format.js';
 import type { PageState } from './state.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -18,7 +18,7 @@ function sessionItem(session: SessionData, state: PageState, onSelect: (id: stri
   const top = html('div', { class: 'line' });
   top.append(
     html('span', { class: 'sid' }, shortId(id)),
-    html('span', { class: `pill tone-${tone(leafName(session.state))}` }, stateText(session.state)),
+    html('span', { class: `pill tone-${toneOf(session.state)}` }, stateText(session.state)),
   );
   const age = formatDuration(since(session.ageMs, 1, state.receivedAt));
   const idle = formatDuration(since(session.idleMs, 1, state.receivedAt));
