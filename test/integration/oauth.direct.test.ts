@@ -4,11 +4,11 @@
  * Discovery, registration, authorization (PKCE), token, refresh, audience, 401s, and the
  * property a through-the-proxy test relies on: this upstream does not bind sessions to users.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthorizationServer } from '../support/oauth/authorization-server.js';
 import { connectWithOAuth, TEST_REDIRECT_URL, TestOAuthClientProvider } from '../support/oauth/client-provider.js';
 import { ProtectedServer, tokenFingerprint } from '../support/oauth/protected-server.js';
+import { whoami, whoamiCall } from '../support/oauth/whoami.js';
 import { initializeRequest, send } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 
@@ -22,18 +22,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rs.close();
   await as.close();
-});
-
-async function whoami(client: Client): Promise<string> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  return (result.content as { text: string }[])[0]?.text ?? '';
-}
-
-const whoamiCall = (id: number) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name: 'whoami', arguments: {} },
 });
 
 describe('OAuth fixtures: SDK client directly against the protected server', () => {

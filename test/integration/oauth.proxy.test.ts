@@ -5,13 +5,13 @@
  * an upstream that itself does not bind sessions to users (oauth.direct.test.ts shows it).
  */
 import { Writable } from 'node:stream';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { AuthorizationServer } from '../support/oauth/authorization-server.js';
 import { connectWithOAuth, TestOAuthClientProvider } from '../support/oauth/client-provider.js';
 import { ProtectedServer, tokenFingerprint } from '../support/oauth/protected-server.js';
+import { whoami, whoamiCall } from '../support/oauth/whoami.js';
 import { initializeRequest, send } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 
@@ -44,18 +44,6 @@ afterEach(async () => {
 
 const proxyMetadataUrl = () => `${new URL(proxyUrl).origin}/.well-known/oauth-protected-resource/mcp`;
 const VERSION = '2025-11-25';
-
-async function whoami(client: Client): Promise<string> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  return (result.content as { text: string }[])[0]?.text ?? '';
-}
-
-const whoamiCall = (id: number) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name: 'whoami', arguments: {} },
-});
 
 /** POSTs a call and reads its SSE answer up to the first event with data; returns that event's id, then hangs up. */
 async function firstEventId(body: unknown, headers: Record<string, string>): Promise<string> {
