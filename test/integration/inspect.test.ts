@@ -52,7 +52,10 @@ async function run(payloads: boolean): Promise<{ messages: Received[]; raw: stri
   });
   const { url } = await shepherd.listen({ port: 0 });
   const client = new Client({ name: 'inspected-client', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  // A credential forwarded upstream with every request: it is in the sessions' contexts and events.
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { authorization: 'Bearer top-secret-token' } },
+  });
   await client.connect(transport);
   const sessionId = transport.sessionId as string;
   await client.callTool({ name: 'echo', arguments: { text: 'top-secret-text' } });
@@ -85,11 +88,13 @@ describe('--inspect (Stately inspector over a WebSocket)', () => {
     const all = raw.join('\n');
     expect(all).not.toContain('top-secret-text');
     expect(all).not.toContain('inspected-client');
+    expect(all).not.toContain('top-secret-token');
     expect(all).toMatch(/\[redacted \d+ bytes\]/);
   });
 
   it('sends the payloads with --inspect-payloads', async () => {
     const { raw } = await run(true);
     expect(raw.join('\n')).toContain('top-secret-text');
+    expect(raw.join('\n')).toContain('top-secret-token');
   });
 });
