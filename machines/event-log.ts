@@ -34,6 +34,14 @@ export type ReplayResult =
     }
   | { ok: false; code: ReplayRefusal; message: string };
 
+/** Where the session is: no id beyond it was ever issued. */
+export interface LogPosition {
+  /** The newest seq the session numbered. */
+  newestSeq: number;
+  /** The first POST stream number the session has not opened yet (the standalone stream is 0). */
+  nextStream: number;
+}
+
 export interface EventLogStats {
   events: number;
   bytes: number;
@@ -45,11 +53,11 @@ export interface EventLog {
   /** Keeps one forwarded event; the oldest are evicted when the log is over its bounds. */
   append(event: LoggedEvent): void | Promise<void>;
   /**
-   * The events of the id's stream after the id, or why they cannot be given. `newestSeq` is
-   * the session's position now: no id beyond it exists. (Not every seq is in the
+   * The events of the id's stream after the id, or why they cannot be given. `position` is
+   * the session's now: no id beyond it exists, neither a later seq nor a stream not yet opened. (Not every seq is in the
    * log: events a client can never resume are not kept.)
    */
-  replayAfter(lastEventId: string, newestSeq: number): ReplayResult | Promise<ReplayResult>;
+  replayAfter(lastEventId: string, position: LogPosition): ReplayResult | Promise<ReplayResult>;
   /** Forgets one stream's events: no client can need them any more. */
   evictStream(stream: number): void | Promise<void>;
   /** Forgets everything: the session is over. */

@@ -27,3 +27,44 @@ export function resultFor(message: unknown, id: RequestId): Record<string, unkno
   }
   return undefined;
 }
+
+/**
+ * Why one item is not a JSON-RPC 2.0 message (a request, a notification or a response), or
+ * undefined when it is one. The client's bodies and the upstream's output are judged alike.
+ */
+export function messageProblem(item: unknown): string | undefined {
+  if (
+    item === null ||
+    typeof item !== 'object' ||
+    Array.isArray(item) ||
+    (item as { jsonrpc?: unknown }).jsonrpc !== '2.0'
+  ) {
+    return 'not a JSON-RPC 2.0 message';
+  }
+  const message = item as Record<string, unknown>;
+  const hasMethod = typeof message.method === 'string';
+  if (!hasMethod && !('result' in message) && !('error' in message)) {
+    return 'neither a request, a notification nor a response';
+  }
+  if (hasMethod && 'id' in message && typeof message.id !== 'string' && typeof message.id !== 'number') {
+    return 'id must be a string or a number';
+  }
+  return undefined;
+}
+
+/**
+ * Why an upstream SSE `data:` or JSON body (`data`, parsed as `message`) is not a JSON-RPC
+ * message or batch, or undefined when it is. "The server MUST either return
+ * Content-Type: text/event-stream ... or Content-Type: application/json, to return one JSON
+ * object"; each SSE event carries a JSON-RPC message (2025-06-18+ transports).
+ */
+export function upstreamOutputProblem(data: string, message: unknown): string | undefined {
+  if (message === undefined) return `not JSON (${Buffer.byteLength(data)} bytes)`;
+  const list = Array.isArray(message) ? message : [message];
+  if (list.length === 0) return 'an empty batch';
+  for (const item of list) {
+    const problem = messageProblem(item);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}

@@ -11,8 +11,8 @@ import { assign, emit, enqueueActions, fromPromise, sendParent, setup } from 'xs
 import { connectionMachine } from './connection.machine.js';
 import type { RequestId } from './connection.types.js';
 import { formatEventId } from './event-id.js';
-import type { EventLog, ReplayRefusal, ReplayResult } from './event-log.js';
-import { responseIds, resultFor } from './jsonrpc.js';
+import type { EventLog, LogPosition, ReplayRefusal, ReplayResult } from './event-log.js';
+import { responseIds, resultFor, upstreamOutputProblem } from './jsonrpc.js';
 import { processMachine } from './process.machine.js';
 import { reinitializeMachine } from './reinitialize.machine.js';
 import type {
@@ -59,6 +59,7 @@ import {
   isLive,
   liveCount,
   liveStreams,
+  markInvalid,
   markJson,
   openStream,
   STANDALONE_STREAM,
@@ -86,8 +87,8 @@ export const sessionSetup = setup({
       throw new Error('session: provide the deleteUpstream actor');
     }),
     /** Reads one stream's events after an id from the session's event log. */
-    replayLog: fromPromise<ReplayResult, { log: EventLog; lastEventId: string; newestSeq: number }>(async ({ input }) =>
-      input.log.replayAfter(input.lastEventId, input.newestSeq),
+    replayLog: fromPromise<ReplayResult, { log: EventLog; lastEventId: string; position: LogPosition }>(
+      async ({ input }) => input.log.replayAfter(input.lastEventId, input.position),
     ),
   },
   delays: {
@@ -176,6 +177,13 @@ export const sessionSetup = setup({
       const stream = streamOf(event.id);
       const entry = entryOf(context.streams, stream);
       if (entry === undefined || data === '') return;
+      // Only JSON-RPC reaches the client; anything else is dropped and reported.
+      const problem = upstreamOutputProblem(data, message);
+      if (problem !== undefined) {
+        enqueue.assign({ streams: markInvalid(context.streams, stream, problem) });
+        enqueue.emit({ type: 'session.upstream.invalid', sessionId: context.sessionId, stream, problem });
+        return;
+      }
       const upstreamIds = rememberUpstreamId(context.upstreamIds, event.event.id);
       if (upstreamIds === undefined) return;
       if (upstreamIds !== context.upstreamIds) enqueue.assign({ upstreamIds });
@@ -222,7 +230,11 @@ export const sessionSetup = setup({
         ...(stream === STANDALONE_STREAM ? { standalone: standaloneAfterEnd(context, event) } : {}),
       });
       enqueue.stopChild(streamChildId(stream));
-      const { reason, status, detail, answer: refusal } = event;
+      const { reason, status, answer: refusal } = event;
+      const detail =
+        entry.invalid !== undefined && entry.pending.length > 0
+          ? `the upstream sent output that is not JSON-RPC (${entry.invalid})${event.detail ? `; ${event.detail}` : ''}`
+          : event.detail;
       // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
       const state = event.state === 'expired' && context.upstreamSessionId === undefined ? 'failed' : event.state;
       enqueue.emit(
@@ -351,7 +363,11 @@ export const sessionSetup = setup({
       });
       enqueue.spawnChild('replayLog', {
         id: resumeChildId(slot),
-        input: { log: context.config.eventLog, lastEventId, newestSeq: context.nextSeq - 1 },
+        input: {
+          log: context.config.eventLog,
+          lastEventId,
+          position: { newestSeq: context.nextSeq - 1, nextStream: context.streams.next },
+        },
       });
     }),
     /**

@@ -157,6 +157,8 @@ export type SessionEmitted =
       primingId: string;
       protocolVersion: string | undefined;
     }
+  /** Upstream output that is not JSON-RPC: not forwarded (the request gets an error if it goes unanswered). */
+  | { type: 'session.upstream.invalid'; sessionId: string; stream: number; problem: string }
   | {
       type: 'session.event';
       sessionId: string;

@@ -42,6 +42,8 @@ export interface StreamEntry {
    * event id, so it can never resume the stream, and its events need no log.
    */
   json: boolean;
+  /** Why the first upstream output of this stream that was not JSON-RPC was dropped, if one was. */
+  invalid: string | undefined;
 }
 
 export interface StreamTable {
@@ -94,6 +96,7 @@ export function openStream(table: StreamTable, request: OpenRequest): { table: S
     body: request.body,
     forward: request.forward,
     json: false,
+    invalid: undefined,
   };
   return {
     table: { entries: { ...table.entries, [stream]: entry }, next: request.kind === 'get' ? table.next : stream + 1 },
@@ -115,6 +118,10 @@ export function answer(table: StreamTable, stream: number, ids: readonly Request
 }
 
 export const markJson = (table: StreamTable, stream: number) => update(table, stream, { json: true });
+
+/** The stream carried output that is not JSON-RPC; the first problem is kept, for the error. */
+export const markInvalid = (table: StreamTable, stream: number, problem: string) =>
+  table.entries[stream]?.invalid === undefined ? update(table, stream, { invalid: problem }) : table;
 
 export const attachClient = (table: StreamTable, stream: number, client: string) => update(table, stream, { client });
 

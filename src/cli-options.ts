@@ -8,6 +8,7 @@ import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
 import { DEFAULT_ADMIN_ADDRESS } from './admin/admin-server.js';
 import { DEFAULT_FORWARD_HEADERS } from './auth/credentials.js';
 import { DEFAULT_INSPECT_URL } from './inspect.js';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './listener-limits.js';
 import type { LogLevel } from './log.js';
 import { DEFAULT_KEEP_ALIVE_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SSE_RETRY_MS } from './proxy/mcp-handler.js';
 import { DEFAULT_EVENT_LOG_LIMITS } from './store/memory-event-log.js';
@@ -90,6 +91,25 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'number',
     default: 0,
     help: "close 2025-11-25 clients' SSE streams after this long; they resume from the proxy's log (0: never)",
+  },
+  {
+    flag: 'protocol-version-mismatch',
+    type: 'choice',
+    choices: ['negotiated', 'reject'],
+    default: 'negotiated',
+    help: "a supported MCP-Protocol-Version other than the session's: serve it by the negotiated version's rules, or answer 400",
+  },
+  {
+    flag: 'headers-timeout-ms',
+    type: 'number',
+    default: DEFAULT_HEADERS_TIMEOUT_MS,
+    help: 'close a client connection that has not sent its request headers within this long',
+  },
+  {
+    flag: 'request-timeout-ms',
+    type: 'number',
+    default: DEFAULT_REQUEST_TIMEOUT_MS,
+    help: 'answer 408 to a request (headers and body) not received within this long (0: off)',
   },
   {
     flag: 'max-sessions',

@@ -193,6 +193,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     keepAliveMs: num(values, 'keep-alive-ms'),
     sseRetryMs: num(values, 'sse-retry-ms'),
     ssePollMs: num(values, 'sse-poll-ms'),
+    protocolVersionMismatch: values['protocol-version-mismatch'] as 'negotiated' | 'reject',
+    headersTimeoutMs: num(values, 'headers-timeout-ms'),
+    requestTimeoutMs: num(values, 'request-timeout-ms'),
     onUpstreamGone: values['on-upstream-gone'] as 'reinitialize' | 'propagate',
     limits: {
       maxSessions: num(values, 'max-sessions'),

@@ -24,6 +24,7 @@ export type ShepherdErrorCode =
   | 'SHEPHERD_SESSION_ID_REQUIRED'
   | 'SHEPHERD_SESSION_ID_NOT_ALLOWED'
   | 'SHEPHERD_UNSUPPORTED_PROTOCOL_VERSION'
+  | 'SHEPHERD_PROTOCOL_VERSION_MISMATCH'
   | 'SHEPHERD_NOT_INITIALIZED'
   | 'SHEPHERD_BAD_LAST_EVENT_ID'
   | 'SHEPHERD_SESSION_GONE'
@@ -114,13 +115,27 @@ export class StreamConflictError extends ShepherdError {
   }
 }
 
-/** A limit of the proxy was reached: body size (413), streams or resumes (429), sessions (503). */
+/** A limit of the proxy was reached: streams or resumes (429), sessions (503). */
 export class LimitReachedError extends ShepherdError {
   override readonly name = 'LimitReachedError';
-  constructor(code: ShepherdErrorCode, message: string, status: 413 | 429 | 503, retryAfterSeconds?: number) {
+  constructor(code: ShepherdErrorCode, message: string, status: 429 | 503, retryAfterSeconds?: number) {
     super(code, message, {
       status,
       ...(retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } }),
+    });
+  }
+}
+
+/**
+ * The body is over maxBodyBytes (413). The connection closes after it: the rest of the body
+ * is not read, and a client that keeps sending must not wait on it.
+ */
+export class BodyTooLargeError extends ShepherdError {
+  override readonly name = 'BodyTooLargeError';
+  constructor(limit: number) {
+    super('SHEPHERD_BODY_TOO_LARGE', `Payload Too Large: the body exceeds ${limit} bytes (maxBodyBytes).`, {
+      status: 413,
+      headers: { connection: 'close' },
     });
   }
 }

@@ -16,6 +16,7 @@ import { credentialPolicy } from './auth/credentials.js';
 import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
 import { ResourceMetadata } from './auth/resource-metadata.js';
 import { InternalError, RouteError } from './errors.js';
+import { listenerTimeouts } from './listener-limits.js';
 import { createLogger, type Logger } from './log.js';
 import { sendError } from './proxy/http.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
@@ -58,6 +59,10 @@ export interface ShepherdOptions extends McpHandlerOptions, SessionHooks {
   publicUrl?: string;
   /** Protected resource metadata to serve instead of the upstream's (its `resource` is set to publicUrl). */
   resourceMetadata?: Record<string, unknown>;
+  /** `listen()`: a connection that has not sent its request headers within this long is closed. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** `listen()`: a request (headers and body) not received within this long gets 408. Default 30 s; 0: off. */
+  requestTimeoutMs?: number;
 }
 
 export interface Shepherd {
@@ -112,6 +117,16 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   });
   const removeHooks = installSessionHooks(runtime, options, logger);
   const watcher = new SessionWatcher(runtime);
+  // Upstream output a client must never see: logged without its content (it may be user data).
+  watcher.listen({
+    session(sessionId, event) {
+      if (event.type !== 'session.upstream.invalid') return;
+      logger.warn(
+        { sessionId, stream: event.stream, problem: event.problem },
+        'upstream sent output that is not JSON-RPC',
+      );
+    },
+  });
   // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
   if (logger.isLevelEnabled('debug')) {
     watcher.listen({
@@ -173,8 +188,9 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
         if (!res.headersSent) sendError(res, new InternalError('the request failed', error));
         else res.destroy();
       };
+      const timeouts = listenerTimeouts(options.headersTimeoutMs, options.requestTimeoutMs);
       // A bare Node handler: express's routing cost more CPU per request than nothing at all.
-      server = createServer((req, res) => {
+      server = createServer(timeouts, (req, res) => {
         if (servesPath(req.url, path)) {
           handler.handle(req, res).catch(failed(res));
           return;

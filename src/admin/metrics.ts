@@ -112,6 +112,11 @@ export class ShepherdMetrics {
       labelNames: ['status'],
       registers,
     });
+    const invalidOutput = new Counter({
+      name: 'mcp_shepherd_upstream_invalid_messages_total',
+      help: 'Upstream SSE events or JSON bodies that were not JSON-RPC, dropped before the client',
+      registers,
+    });
     this.requestDuration = new Histogram({
       name: 'mcp_shepherd_request_duration_seconds',
       help: 'MCP endpoint requests, until the response headers (for SSE: until the stream starts)',
@@ -130,6 +135,7 @@ export class ShepherdMetrics {
       },
       session(_id, event) {
         if (event.type === 'session.event') relayed.inc();
+        else if (event.type === 'session.upstream.invalid') invalidOutput.inc();
         else if (event.type === 'session.stream.status') {
           const status = event.status as ConnectionStatus;
           if (status.state === 'waiting') reconnects.inc({ reason: status.reason ?? 'unknown' });

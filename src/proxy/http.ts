@@ -39,26 +39,50 @@ export function sendAnswer(
   res.end(body);
 }
 
-export type BodyResult = { ok: true; text: string } | { ok: false; tooLarge: true };
+export type BodyResult = { ok: true; text: string } | { ok: false; problem: 'too-large' | 'aborted' };
 
-/** Reads the request body, stopping at `limit` bytes (the rest is drained, not kept). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+/**
+ * Reads the request body, up to `limit` bytes. Past the limit (declared or, for a chunked
+ * body, counted) it answers at once; the 413 then goes out with `Connection: close`, and
+ * the rest of the body is read and dropped meanwhile so that the client can read the
+ * answer, up to another `limit` bytes, after which the connection is cut.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return { ok: false, tooLarge: true };
+    discardRest(req, limit);
+    return Promise.resolve({ ok: false, problem: 'too-large' });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return { ok: false, tooLarge: true };
-    }
-    chunks.push(chunk);
-  }
-  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (result: BodyResult) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      settle({ ok: false, problem: 'too-large' });
+      discardRest(req, limit);
+    };
+    const onEnd = () => settle({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
+    // The client went away before its body ended: there is nobody to answer.
+    const onClose = () => settle({ ok: false, problem: 'aborted' });
+    req.on('data', onData).once('end', onEnd).once('close', onClose);
+  });
+}
+
+function discardRest(req: IncomingMessage, limit: number): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /** True when the Accept header lists `type` (or a wildcard covering it). */

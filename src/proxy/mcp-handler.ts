@@ -11,8 +11,8 @@ import { IdentityResolver } from '../auth/identity.js';
 import type { ResourceMetadata } from '../auth/resource-metadata.js';
 import { verifyCredential } from '../auth/verify.js';
 import {
+  BodyTooLargeError,
   InternalError,
-  LimitReachedError,
   OriginNotAllowedError,
   ProtocolViolationError,
   RouteError,
@@ -24,10 +24,10 @@ import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { accepts, header, mediaTypeOf, originAllowed, readBody, sendAnswer, sendError } from './http.js';
 import {
   allowsBatches,
-  DEFAULT_ASSUMED_VERSION,
-  isSupportedVersion,
+  effectiveVersion,
   parseBody,
-  SUPPORTED_PROTOCOL_VERSIONS,
+  type VersionMismatchPolicy,
+  versionHeaderProblem,
 } from './protocol.js';
 import { type SseClientPolicy, StreamRelay } from './stream-relay.js';
 
@@ -48,6 +48,8 @@ export interface McpHandlerOptions {
   identities?: IdentityResolver | undefined;
   /** The proxy's protected resource metadata, which upstream challenges are pointed at. */
   metadata?: ResourceMetadata | undefined;
+  /** A supported MCP-Protocol-Version other than the negotiated one: served by the negotiated rules (default), or 400. */
+  protocolVersionMismatch?: VersionMismatchPolicy | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -70,6 +72,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
     pollMs: options.ssePollMs ?? 0,
   };
 
+  const versionPolicy = options.protocolVersionMismatch ?? 'negotiated';
   const credentials = options.credentials ?? credentialPolicy();
   const identities = options.identities ?? new IdentityResolver();
   const challengeFor = (req: IncomingMessage) => (header: string) => options.metadata?.challenge(header, req) ?? header;
@@ -108,15 +111,8 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
     const handle = runtime.handle(id);
     // "The server ... MUST respond to requests containing that session ID with 404".
     if (handle === undefined) throw new SessionGoneError();
-    const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !isSupportedVersion(version)) {
-      // "If the server receives a request with an invalid or unsupported
-      // MCP-Protocol-Version, it MUST respond with 400 Bad Request."
-      throw new ProtocolViolationError(
-        'SHEPHERD_UNSUPPORTED_PROTOCOL_VERSION',
-        `Bad Request: unsupported MCP-Protocol-Version ${version}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`,
-      );
-    }
+    const problem = versionHeaderProblem(header(req, 'mcp-protocol-version'), handle.protocolVersion, versionPolicy);
+    if (problem) throw problem;
     return handle;
   }
 
@@ -142,11 +138,8 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
       }
       const body = await readBody(req, maxBodyBytes);
       if (!body.ok) {
-        throw new LimitReachedError(
-          'SHEPHERD_BODY_TOO_LARGE',
-          `Payload Too Large: the body exceeds ${maxBodyBytes} bytes (maxBodyBytes).`,
-          413,
-        );
+        if (body.problem === 'aborted') return;
+        throw new BodyTooLargeError(maxBodyBytes);
       }
       const parsed = parseBody(body.text);
       if (!parsed.ok) throw parsed.error;
@@ -191,7 +184,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
       }
 
       const { handle, forward } = await boundSession(req);
-      const version = header(req, 'mcp-protocol-version') ?? handle.protocolVersion ?? DEFAULT_ASSUMED_VERSION;
+      const version = effectiveVersion(handle.protocolVersion, header(req, 'mcp-protocol-version'));
       if (isBatch && !allowsBatches(version)) {
         throw new ProtocolViolationError(
           'SHEPHERD_BATCH_NOT_ALLOWED',

@@ -1,5 +1,6 @@
 /** What the proxy checks of MCP's Streamable HTTP transport before anything goes upstream. */
 import type { RequestId } from '../../machines/connection.types.js';
+import { messageProblem } from '../../machines/jsonrpc.js';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, ProtocolViolationError } from '../errors.js';
 
 /** Session-era revisions this proxy speaks (Streamable HTTP appeared in 2025-03-26). */
@@ -19,6 +20,45 @@ export const allowsBatches = (version: string) => version === '2025-03-26';
 
 /** Priming events and server-initiated stream closes (SEP-1699) arrived in 2025-11-25. */
 export const supportsPriming = (version: string | undefined) => version !== undefined && version >= '2025-11-25';
+
+/**
+ * What to do with a request whose MCP-Protocol-Version is supported but is not the one its
+ * session negotiated. The spec: "The protocol version sent by the client SHOULD be the one
+ * negotiated during initialization" (a SHOULD: the official conformance suite itself sends
+ * 2025-03-26 on 2025-11-25 sessions). Either way every per-version rule (batches, priming)
+ * follows the negotiated version, so a header cannot switch a rule off.
+ */
+export type VersionMismatchPolicy = 'negotiated' | 'reject';
+
+/**
+ * Why a request's MCP-Protocol-Version header is refused, or undefined. "If the server
+ * receives a request with an invalid or unsupported MCP-Protocol-Version, it MUST respond
+ * with 400 Bad Request."
+ */
+export function versionHeaderProblem(
+  header: string | undefined,
+  negotiated: string | undefined,
+  policy: VersionMismatchPolicy,
+): ProtocolViolationError | undefined {
+  if (header === undefined) return undefined;
+  if (!isSupportedVersion(header)) {
+    return new ProtocolViolationError(
+      'SHEPHERD_UNSUPPORTED_PROTOCOL_VERSION',
+      `Bad Request: unsupported MCP-Protocol-Version ${header}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`,
+    );
+  }
+  if (policy === 'reject' && negotiated !== undefined && header !== negotiated) {
+    return new ProtocolViolationError(
+      'SHEPHERD_PROTOCOL_VERSION_MISMATCH',
+      `Bad Request: MCP-Protocol-Version ${header} is not the version this session negotiated (${negotiated}); send ${negotiated}.`,
+    );
+  }
+  return undefined;
+}
+
+/** The version a request is judged by: the session's negotiated one; before it, the header's. */
+export const effectiveVersion = (negotiated: string | undefined, header: string | undefined) =>
+  negotiated ?? header ?? DEFAULT_ASSUMED_VERSION;
 
 export interface ParsedBody {
   messages: Record<string, unknown>[];
@@ -60,24 +100,10 @@ export function parseBody(text: string): ParseResult {
   const requestIds: RequestId[] = [];
   let initialize: ParsedBody['initialize'];
   for (const item of list) {
-    if (
-      item === null ||
-      typeof item !== 'object' ||
-      Array.isArray(item) ||
-      (item as { jsonrpc?: unknown }).jsonrpc !== '2.0'
-    ) {
-      return invalid('not a JSON-RPC 2.0 message');
-    }
+    const problem = messageProblem(item);
+    if (problem !== undefined) return invalid(problem);
     const message = item as Record<string, unknown>;
-    const hasMethod = typeof message.method === 'string';
-    const isResponse = 'result' in message || 'error' in message;
-    if (!hasMethod && !isResponse) {
-      return invalid('neither a request, a notification nor a response');
-    }
-    if (hasMethod && 'id' in message) {
-      if (!isRequestId(message.id)) {
-        return invalid('id must be a string or a number');
-      }
+    if (typeof message.method === 'string' && isRequestId(message.id)) {
       requestIds.push(message.id);
       if (message.method === 'initialize') {
         const version = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;

@@ -4,7 +4,15 @@
  * bytes of data. Resume reads it: the events of one stream after a given id, in order.
  */
 import { parseEventId } from '../../machines/event-id.js';
-import type { EventLog, EventLogStats, LoggedEvent, ReplayRefusal, ReplayResult } from '../../machines/event-log.js';
+import type {
+  EventLog,
+  EventLogStats,
+  LoggedEvent,
+  LogPosition,
+  ReplayRefusal,
+  ReplayResult,
+} from '../../machines/event-log.js';
+import { STANDALONE_STREAM } from '../../machines/stream-table.js';
 
 export type { LoggedEvent, ReplayResult } from '../../machines/event-log.js';
 
@@ -30,6 +38,8 @@ const REFUSALS: Record<ReplayRefusal, string> = {
     'Last-Event-ID is older than the oldest event this session still holds, so events after it are lost; open a new stream without Last-Event-ID.',
   unknown: 'Last-Event-ID names a position this session has not reached: it did not issue that id.',
 };
+const NEVER_OPENED = (stream: number) =>
+  `Last-Event-ID names stream ${stream}, which this session never opened: it did not issue that id.`;
 
 export class MemoryEventLog implements EventLog {
   private entries: LoggedEvent[] = [];
@@ -89,13 +99,16 @@ export class MemoryEventLog implements EventLog {
    * is a position: a priming event's id names its stream and the session counter at the
    * time, which need not be an event of that stream.
    */
-  replayAfter(lastEventId: string, newestSeq = this.newestSeq): ReplayResult {
+  replayAfter(lastEventId: string, position?: LogPosition): ReplayResult {
     const parts = parseEventId(lastEventId);
-    const refuse = (code: ReplayRefusal): ReplayResult => ({ ok: false, code, message: REFUSALS[code] });
-    const throughSeq = Math.max(newestSeq, this.newestSeq);
+    const refuse = (code: ReplayRefusal, message = REFUSALS[code]): ReplayResult => ({ ok: false, code, message });
+    const throughSeq = Math.max(position?.newestSeq ?? 0, this.newestSeq);
     if (!parts) return refuse('malformed');
     if (parts.tag !== this.tag) return refuse('foreign');
     if (parts.seq > throughSeq) return refuse('unknown');
+    if (position && parts.stream !== STANDALONE_STREAM && parts.stream >= position.nextStream) {
+      return refuse('unknown', NEVER_OPENED(parts.stream));
+    }
     // Events after the id are all still here unless one of its stream's was dropped.
     if (parts.seq < (this.evictedThrough.get(parts.stream) ?? 0)) return refuse('evicted');
     const events: LoggedEvent[] = [];

@@ -9,7 +9,7 @@
 import { fromCallback, fromPromise } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import type { ConnectionEvent, StreamRequest } from '../../machines/connection.types.js';
-import type { EventLog, LoggedEvent, ReplayResult } from '../../machines/event-log.js';
+import type { EventLog, LoggedEvent, LogPosition, ReplayResult } from '../../machines/event-log.js';
 import { processMachine } from '../../machines/process.machine.js';
 import type { RunnerCommand, RunnerEvent, RunnerInput } from '../../machines/process.types.js';
 import { reinitializeMachine } from '../../machines/reinitialize.machine.js';
@@ -53,12 +53,12 @@ export class WorldLog implements EventLog {
     if (this.broken) throw new Error('the event log is broken');
     this.inner.append(event);
   }
-  replayAfter(lastEventId: string, newestSeq: number): ReplayResult | Promise<ReplayResult> {
+  replayAfter(lastEventId: string, position: LogPosition): ReplayResult | Promise<ReplayResult> {
     if (this.failing) return Promise.reject(new Error('the log is down'));
     if (this.holding) {
-      return new Promise((resolve) => this.held.push(() => resolve(this.inner.replayAfter(lastEventId, newestSeq))));
+      return new Promise((resolve) => this.held.push(() => resolve(this.inner.replayAfter(lastEventId, position))));
     }
-    return this.inner.replayAfter(lastEventId, newestSeq);
+    return this.inner.replayAfter(lastEventId, position);
   }
   release() {
     this.holding = false;

@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import type { ConnectionEvent } from '../../machines/connection.types.js';
 import { parseEventId } from '../../machines/event-id.js';
+import { upstreamOutputProblem } from '../../machines/jsonrpc.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
 import { hasClientActivity } from '../../machines/stream-table.js';
@@ -266,6 +267,8 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(forwarded.every((e) => e.data !== '')).toBe(true);
+    // Only JSON-RPC reaches a client.
+    expect(forwarded.filter((e) => upstreamOutputProblem(e.data, e.message) !== undefined)).toEqual([]);
 
     // A live stream has at most one client; each client is told of one stream.
     const openedKeys = w.log.flatMap((r) =>
@@ -296,7 +299,10 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       else {
         expect(delivered).toBe(true);
         // Read to its end by its client: nothing of the stream is kept for a resume.
-        const replay = e.after.world.eventLog.inner.replayAfter(`${TAG}.${stream}.0`, 1e9);
+        const replay = e.after.world.eventLog.inner.replayAfter(`${TAG}.${stream}.0`, {
+          newestSeq: 1e9,
+          nextStream: 1e9,
+        });
         expect(replay).toMatchObject({ ok: true, events: [] });
       }
       expect(key).toBeDefined();

@@ -85,8 +85,30 @@ describe('MemoryEventLog', () => {
     const log = new MemoryEventLog('t');
     log.append({ stream: 2, seq: 7, eventId: 't.2.7', data: 'x' });
     expect(log.replayAfter('t.3.9')).toMatchObject({ ok: false, code: 'unknown' });
-    expect(log.replayAfter('t.3.9', 12)).toEqual({ ok: true, stream: 3, afterSeq: 9, throughSeq: 12, events: [] });
-    expect(log.replayAfter('t.0.1', 12)).toMatchObject({ ok: true, events: [] });
+    const position = { newestSeq: 12, nextStream: 4 };
+    expect(log.replayAfter('t.3.9', position)).toEqual({
+      ok: true,
+      stream: 3,
+      afterSeq: 9,
+      throughSeq: 12,
+      events: [],
+    });
+    expect(log.replayAfter('t.0.1', position)).toMatchObject({ ok: true, events: [] });
+  });
+
+  it('refuses an id naming a stream the session never opened, with that reason', () => {
+    const log = new MemoryEventLog('t');
+    log.append({ stream: 2, seq: 7, eventId: 't.2.7', data: 'x' });
+    const position = { newestSeq: 7, nextStream: 3 };
+    expect(log.replayAfter('t.999.5', position)).toEqual({
+      ok: false,
+      code: 'unknown',
+      message: 'Last-Event-ID names stream 999, which this session never opened: it did not issue that id.',
+    });
+    expect(log.replayAfter('t.3.5', position)).toMatchObject({ ok: false, code: 'unknown' });
+    expect(log.replayAfter('t.2.5', position)).toMatchObject({ ok: true, events: [{ seq: 7 }] });
+    // The standalone stream is always this session's.
+    expect(log.replayAfter('t.0.5', position)).toMatchObject({ ok: true, stream: 0 });
   });
 
   it('refuses an id as evicted only when an event of its own stream after it was dropped', () => {
