@@ -5,46 +5,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
-import type { Dispatcher } from 'undici';
-import type { InspectionEvent } from 'xstate';
-import type { ConnectionOptionsInput } from '../machines/connection.types.js';
-import type { SessionLimits, UpstreamGonePolicy, UpstreamTarget } from '../machines/session.types.js';
-import type { SupervisorLimits } from '../machines/supervisor.types.js';
-import { ShepherdMetrics, statePath } from './admin/metrics.js';
-import { type SessionView, SessionViews } from './admin/session-view.js';
+import type { UpstreamTarget } from '../machines/session.types.js';
 import { credentialPolicy } from './auth/credentials.js';
 import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
 import { ResourceMetadata } from './auth/resource-metadata.js';
 import { InternalError, RouteError } from './errors.js';
 import { listenerTimeouts } from './listener-limits.js';
-import { createLogger, type Logger } from './log.js';
 import { sendError } from './proxy/http.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
-import { installSessionHooks, type SessionHooks } from './session/session-hooks.js';
-import { SessionWatcher } from './session/session-watcher.js';
-import { SupervisorRuntime } from './session/supervisor-runtime.js';
-import type { EventLogLimits } from './store/memory-event-log.js';
+import { createSupervision, type Supervision, type SupervisionOptions } from './session/supervision.js';
 
-export interface ShepherdOptions extends McpHandlerOptions, SessionHooks {
+export interface ShepherdOptions extends McpHandlerOptions, SupervisionOptions {
   /**
    * The MCP server to stand in front of: `{ url }` for Streamable HTTP (session era), or
    * `{ url: 'stdio:…', process: { command, args, env, cwd } }` for a local stdio server run
    * once per session (see docs/stdio.md).
    */
   upstream: UpstreamTarget;
-  /** Session and supervisor limits; see docs/session.md and docs/supervisor.md. */
-  limits?: Partial<SessionLimits & SupervisorLimits>;
-  /** Reconnect, backoff and health-check options of every upstream stream; see docs/connection.md. */
-  connection?: ConnectionOptionsInput;
-  /** Upstream 404 (its session is gone): `reinitialize` (default) keeps the client's session; `propagate` ends it. */
-  onUpstreamGone?: UpstreamGonePolicy;
-  /** Bounds of each session's event log (resumability). */
-  eventLog?: Partial<EventLogLimits>;
-  /** A pino logger; default: JSON lines on stdout at `info`. */
-  logger?: Logger;
-  dispatcher?: Dispatcher;
-  /** Every actor's inspection events, for the Stately inspector. */
-  inspect?: (event: InspectionEvent) => void;
   /**
    * Client headers that go upstream with every request the client's request causes. Default
    * `authorization`, `traceparent`, `tracestate`, `baggage`. A static `upstream.headers` entry of
@@ -65,21 +42,11 @@ export interface ShepherdOptions extends McpHandlerOptions, SessionHooks {
   requestTimeoutMs?: number;
 }
 
-export interface Shepherd {
+export interface Shepherd extends Supervision {
   /** Mount it: `app.use('/mcp', shepherd.router)`. */
   router: Router;
   /** The same endpoint as a plain Node handler. */
   handler: McpHandler;
-  runtime: SupervisorRuntime;
-  logger: Logger;
-  /** Watches every session once, for metrics, the admin API and its live updates. */
-  watcher: SessionWatcher;
-  /** What the admin API shows of sessions. */
-  sessions: SessionViews;
-  /** Prometheus metrics (its own prom-client registry): `await shepherd.metrics.render()`. */
-  metrics: ShepherdMetrics;
-  /** Every live session: state value, age, idle time, streams with their states, event log. */
-  listSessions(): SessionView[];
   /** Serves the endpoint at `path` (default /mcp) on host:port (default 127.0.0.1:8080). */
   listen(options?: { port?: number; host?: string; path?: string }): Promise<{ url: string; server: Server }>;
   /**
@@ -98,53 +65,8 @@ function servesPath(url: string | undefined, path: string): boolean {
 }
 
 export function createShepherd(options: ShepherdOptions): Shepherd {
-  const logger = options.logger ?? createLogger();
-  const { maxSessions, ...sessionLimits } = options.limits ?? {};
-  const runtime = new SupervisorRuntime({
-    upstream: options.upstream,
-    ...(maxSessions !== undefined ? { supervisor: { maxSessions } } : {}),
-    session: sessionLimits,
-    ...(options.connection ? { connection: options.connection } : {}),
-    ...(options.eventLog ? { eventLog: options.eventLog } : {}),
-    ...(options.onUpstreamGone ? { onUpstreamGone: options.onUpstreamGone } : {}),
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    ...(options.inspect ? { inspect: options.inspect } : {}),
-    logger,
-  });
-  runtime.actor.on('supervisor.lifecycle', (event) => {
-    const { type: _type, ...fields } = event;
-    logger.info(fields, `session ${event.event}`);
-  });
-  const removeHooks = installSessionHooks(runtime, options, logger);
-  const watcher = new SessionWatcher(runtime);
-  // Upstream output a client must never see: logged without its content (it may be user data).
-  watcher.listen({
-    session(sessionId, event) {
-      if (event.type !== 'session.upstream.invalid') return;
-      logger.warn(
-        { sessionId, stream: event.stream, problem: event.problem },
-        'upstream sent output that is not JSON-RPC',
-      );
-    },
-  });
-  // Transitions at debug: the session's states, and each upstream stream's (why it waits, how long).
-  if (logger.isLevelEnabled('debug')) {
-    watcher.listen({
-      state(sessionId, value) {
-        logger.debug({ sessionId, state: statePath(value) }, 'session state');
-      },
-      session(sessionId, event) {
-        if (event.type !== 'session.stream.status') return;
-        const { state, reason, attempt, status, delayMs, delaySource, lastEventId } = event.status;
-        logger.debug(
-          { sessionId, stream: event.stream, state, reason, attempt, status, delayMs, delaySource, lastEventId },
-          'upstream stream state',
-        );
-      },
-    });
-  }
-  const sessions = new SessionViews(runtime, watcher);
-  const metrics = new ShepherdMetrics(runtime, watcher);
+  const supervision = createSupervision(options);
+  const { runtime, logger, metrics } = supervision;
   const resourceMetadata = new ResourceMetadata({
     upstreamUrl: options.upstream.url,
     publicUrl: options.publicUrl,
@@ -173,14 +95,9 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
   let closing: Promise<void> | undefined;
 
   return {
+    ...supervision,
     router,
     handler,
-    runtime,
-    logger,
-    watcher,
-    sessions,
-    metrics,
-    listSessions: () => sessions.list(),
     wellKnown: (req, res) => resourceMetadata.handle(req, res),
     async listen({ port = 8080, host = '127.0.0.1', path = '/mcp' } = {}) {
       const failed = (res: ServerResponse) => (error: unknown) => {
@@ -217,11 +134,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     close() {
       // Once: a second close (a signal handler and a test's cleanup) waits for the first.
       closing ??= (async () => {
-        await runtime.drain();
-        removeHooks();
-        metrics.stop();
-        watcher.stop();
-        runtime.stop();
+        await supervision.close();
         if (server) {
           const listening = server;
           listening.closeAllConnections();

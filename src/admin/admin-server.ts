@@ -13,8 +13,8 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { InternalError, RouteError, UnauthorizedError, UnavailableError } from '../errors.js';
-import type { Shepherd } from '../index.js';
 import { sendError, sendJson } from '../proxy/http.js';
+import type { Supervision } from '../session/supervision.js';
 import { SseWriter } from '../sse/sse-writer.js';
 import { machineDefinition } from './machine-json.js';
 import { renderAdminPage } from './page.js';
@@ -61,7 +61,7 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createAdminServer(shepherd: Shepherd, options: AdminOptions = {}): AdminServer {
+export function createAdminServer(shepherd: Supervision, options: AdminOptions = {}): AdminServer {
   const updateIntervalMs = options.updateIntervalMs ?? 100;
   const assets = new PageAssets(options.assetsDir);
   const streams = new Set<SseWriter>();

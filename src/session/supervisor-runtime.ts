@@ -37,7 +37,7 @@ import { SessionHandle } from './session-handle.js';
 
 export interface SupervisorRuntimeOptions {
   /** The upstream of every session, unless createSession names another. */
-  upstream: UpstreamTarget;
+  upstream?: UpstreamTarget | undefined;
   supervisor?: Partial<SupervisorLimits>;
   session?: Partial<SessionLimits>;
   connection?: ConnectionOptionsInput;
@@ -166,6 +166,10 @@ export class SupervisorRuntime {
     initialize: { body: string; requestId: RequestId; forward?: Forwarded | undefined },
     options: { key?: string; upstream?: UpstreamTarget; identity?: string } = {},
   ): CreateSessionResult {
+    const target = options.upstream ?? this.options.upstream;
+    if (target === undefined) {
+      return { ok: false, error: new InternalError('no upstream: give the session one, or the runtime a default') };
+    }
     const key = options.key ?? 'initialize';
     const sessionId = mintSessionId();
     const eventTag = mintEventTag();
@@ -173,7 +177,7 @@ export class SupervisorRuntime {
     const sub = this.actor.on('supervisor.refused', (event) => {
       if (event.key === key) refusal = event;
     });
-    const { upstream, connection } = forStdio(options.upstream ?? this.options.upstream, this.options.connection);
+    const { upstream, connection } = forStdio(target, this.options.connection);
     this.actor.send({
       type: 'supervisor.create',
       key,
