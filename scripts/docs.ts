@@ -2,10 +2,10 @@
  * `npm run docs`: refreshes the committed copies of what test runs produce. The browser test,
  * the conformance suite and the framework matrix write into .artifacts/ (ignored by git), so
  * `npm test` and `npm run conformance` leave the working tree as they found it; this is the one
- * command that writes docs/admin-page.png, docs/conformance.md and docs/compatibility.md.
+ * command that writes docs/admin-page.png, docs/conformance.md, docs/compatibility.md and docs/embedding-figures.md.
  *
  *   npm run docs                       runs the browser test, the conformance suite and the matrix, then copies
- *   npm run docs -- conformance        only some of them: screenshot | conformance | compatibility
+ *   npm run docs -- conformance        only some of them: screenshot | conformance | compatibility | embedding
  *   npm run docs -- --copy             runs nothing: copies the artifacts already in .artifacts/
  *                                      that are newer than their copy in docs/
  *
@@ -55,6 +55,12 @@ const DOCS: Doc[] = [
     target: 'docs/compatibility.md',
     commands: [['npx', 'vitest', 'run', 'test/integration/frameworks.matrix.test.ts']],
     recordsFailures: true,
+  },
+  {
+    name: 'embedding',
+    artifact: '.artifacts/embedding.md',
+    target: 'docs/embedding-figures.md',
+    commands: [['npx', 'vitest', 'run', 'test/integration/client-transport.resilience.test.ts']],
   },
 ];
 

@@ -153,6 +153,18 @@ export { reinitializeMachine } from '../machines/reinitialize.machine.js';
 export { sessionMachine } from '../machines/session.machine.js';
 export { supervisorMachine } from '../machines/supervisor.machine.js';
 export type { HostView, SessionDetail, SessionView, StreamView } from './admin/session-view.js';
+export {
+  type ClientSupervisor,
+  type ClientSupervisorOptions,
+  createClientTransport,
+  createSupervisor,
+  type UpstreamOptions,
+} from './client/client-supervisor.js';
+export {
+  type ClientTransportOptions,
+  type JsonRpcMessage,
+  ShepherdClientTransport,
+} from './client/client-transport.js';
 export * from './errors.js';
 export { SessionHandle } from './session/session-handle.js';
 export type { SessionClosedInfo, SessionCreatedInfo, SessionHooks } from './session/session-hooks.js';

@@ -42,10 +42,18 @@ export function credentialId(policy: CredentialPolicy, headers: Readonly<Record<
 
 /** The headers of a client request that go upstream with what it causes. */
 export function forwardedFrom(req: IncomingMessage, policy: CredentialPolicy): Forwarded {
+  return forwardedFromHeaders(req.headers, policy);
+}
+
+/** The same from a header record (lowercase names): an in-process client's request headers. */
+export function forwardedFromHeaders(
+  given: Readonly<Record<string, string | readonly string[] | undefined>>,
+  policy: CredentialPolicy,
+): Forwarded {
   const headers: Record<string, string> = {};
   for (const name of policy.forwardHeaders) {
-    const value = req.headers[name];
-    const text = Array.isArray(value) ? value.join(', ') : value;
+    const value = given[name];
+    const text = Array.isArray(value) ? value.join(', ') : (value as string | undefined);
     if (text !== undefined && text !== '') headers[name] = text;
   }
   const secret: Record<string, string> = {};

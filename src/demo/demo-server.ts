@@ -69,6 +69,11 @@ export class DemoServer {
     return upstream;
   }
 
+  /** Client connections open to it now. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   urlVia(port = this.port): string {
     return `http://127.0.0.1:${port}/mcp`;
   }

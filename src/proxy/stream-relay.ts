@@ -9,14 +9,9 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestId } from '../../machines/connection.types.js';
 import type { SessionCommand, SessionEmitted } from '../../machines/session.types.js';
-import {
-  NoStandaloneStreamError,
-  SessionGoneError,
-  type ShepherdError,
-  UpstreamStatusError,
-  UpstreamUnavailableError,
-} from '../errors.js';
+import { SessionGoneError, type ShepherdError, UpstreamUnavailableError } from '../errors.js';
 import type { KeyedEvent, SessionHandle, StreamEvent } from '../session/session-handle.js';
+import { errorForEnd, streamEndedMessage } from '../session/stream-end.js';
 import { SseWriter } from '../sse/sse-writer.js';
 import { sendAnswer, sendError, sendJson } from './http.js';
 import { supportsPriming } from './protocol.js';
@@ -255,18 +250,4 @@ export class StreamRelay {
     this.writer?.end();
     this.resolveDone();
   }
-}
-
-function errorForEnd(e: Emitted<'session.stream.ended'>, kind: RelayOptions['kind']): ShepherdError {
-  if (e.state === 'expired' || e.state === 'stopped') return new SessionGoneError();
-  // A stateless upstream may have no GET route at all (404): either way, no stream.
-  if ((e.status === 405 || e.status === 404) && kind === 'listen') return new NoStandaloneStreamError();
-  if (e.status !== undefined) return new UpstreamStatusError(e.status, e.detail ?? String(e.status));
-  return new UpstreamUnavailableError(streamEndedMessage(e));
-}
-
-function streamEndedMessage(e: Emitted<'session.stream.ended'>): string {
-  return `The upstream stream ended before answering (${e.state}${e.reason ? `: ${e.reason}` : ''}${
-    e.detail ? `, ${e.detail}` : ''
-  }).`;
 }

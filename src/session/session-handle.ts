@@ -33,6 +33,8 @@ export class SessionHandle {
   private readonly everyStream = new Set<SessionListener>();
   private readonly endListeners = new Set<SessionListener>();
   private over = false;
+  /** How the session ended, once it has: `terminated` or `expired`, and why. */
+  endedAs: { state: 'terminated' | 'expired'; reason: string } | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -117,6 +119,7 @@ export class SessionHandle {
         for (const listener of this.byStream.get(event.stream) ?? []) listener.stream?.(event);
         return;
       case 'session.ended':
+        this.endedAs = { state: event.state, reason: event.reason };
         this.end();
         return;
       default:

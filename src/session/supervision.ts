@@ -15,7 +15,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { EventLogLimits } from '../store/memory-event-log.js';
 import { installSessionHooks, type SessionHooks } from './session-hooks.js';
 import { SessionWatcher } from './session-watcher.js';
-import { SupervisorRuntime } from './supervisor-runtime.js';
+import { SupervisorRuntime, type SupervisorRuntimeOptions } from './supervisor-runtime.js';
 
 export interface SupervisionOptions extends SessionHooks {
   /** The upstream of every session that names none. */
@@ -33,6 +33,8 @@ export interface SupervisionOptions extends SessionHooks {
   dispatcher?: Dispatcher | undefined;
   /** Every actor's inspection events, for the Stately inspector. */
   inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** The clock of every actor timer (XState's Clock); tests inject one. Default: real time. */
+  clock?: SupervisorRuntimeOptions['clock'] | undefined;
 }
 
 export interface Supervision {
@@ -62,6 +64,7 @@ export function createSupervision(options: SupervisionOptions): Supervision {
     ...(options.onUpstreamGone ? { onUpstreamGone: options.onUpstreamGone } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     logger,
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {

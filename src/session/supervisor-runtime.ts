@@ -4,7 +4,7 @@
  * also the one place that reads the actors' snapshots, into the typed views below.
  */
 import { randomBytes } from 'node:crypto';
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.machine.js';
 import { connectionStateName } from '../../machines/connection.machine.js';
@@ -134,16 +134,24 @@ export class SupervisorRuntime {
   readonly actor: Actor<typeof supervisorMachine>;
   private readonly logs: MemoryEventLogs;
   private readonly handles = new WeakMap<SessionActorRef, SessionHandle>();
+  /**
+   * The runtime's own pool for POSTs and DELETEs when no dispatcher is given: closed with the
+   * runtime, so a closed supervisor leaves no keep-alive socket behind in undici's global pool.
+   */
+  private readonly pool: Agent | undefined;
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
     this.logs = new MemoryEventLogs(options.eventLog);
-    const connection = createConnectionLogic(options.dispatcher ? { dispatcher: options.dispatcher } : {});
+    this.pool = options.dispatcher ? undefined : new Agent();
+    const connection = createConnectionLogic(
+      options.dispatcher ? { dispatcher: options.dispatcher } : { pool: this.pool },
+    );
     const sessionLogic = sessionMachine.provide({
       actors: {
         connection,
         reinitialize: reinitializeMachine.provide({ actors: { connection } }),
         upstreamHost: processMachine.provide({ actors: { runner: createStdioRunner({ logger: options.logger }) } }),
-        deleteUpstream: createDeleteUpstream(options.dispatcher),
+        deleteUpstream: createDeleteUpstream(options.dispatcher ?? this.pool),
       },
     });
     const groupLogic = sessionGroupMachine.provide({ actors: { session: sessionLogic } });
@@ -274,8 +282,10 @@ export class SupervisorRuntime {
     await done;
   }
 
+  /** Stops every actor; the runtime's own sockets close once their requests are over. */
   stop(): void {
     this.actor.stop();
+    void this.pool?.close();
   }
 }
 

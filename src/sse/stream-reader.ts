@@ -16,8 +16,14 @@ import type {
 import { parseRetryAfter } from '../../machines/delay-policy.js';
 
 export interface StreamReaderOptions {
-  /** undici dispatcher (Agent, Pool, MockAgent); default: undici's global one. */
+  /** undici dispatcher (Agent, Pool, MockAgent) for every request; default: see `pool`. */
   dispatcher?: Dispatcher | undefined;
+  /**
+   * Without `dispatcher`: the pool for requests that end by themselves (a POST and its answer),
+   * whose sockets are kept for the next; default undici's global one. A GET gets a client of
+   * its own either way.
+   */
+  pool?: Dispatcher | undefined;
   /** Largest SSE event or JSON body accepted, in bytes. Default 16 MiB. */
   maxMessageBytes?: number | undefined;
   /** Wall clock for Retry-After dates. Default Date.now. */
@@ -88,7 +94,7 @@ export function httpReader(
     // each later request scanned them all: after 9 500 open streams, 24 MB kept and every
     // request slower (docs/benchmarks.md, sessions). So a GET gets a client of its own.
     const ownClient = options.dispatcher || input.method !== 'GET' ? undefined : new Client(new URL(input.url).origin);
-    const dispatcher = options.dispatcher ?? ownClient;
+    const dispatcher = options.dispatcher ?? ownClient ?? options.pool;
 
     const run = async () => {
       const response = await request(input.url, {

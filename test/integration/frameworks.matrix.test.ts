@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { frameworks } from '../support/frameworks/index.js';
-import { checks, runServer } from '../support/frameworks/matrix.js';
+import { type CompatibilityResults, checks, runServer } from '../support/frameworks/matrix.js';
 import { probe } from '../support/frameworks/probe.js';
 import { renderReport, type ServerRun, violations } from '../support/frameworks/report.js';
 
@@ -40,7 +40,8 @@ async function runOne(entry: (typeof frameworks)[number]): Promise<ServerRun> {
   let run: ServerRun;
   try {
     const observed = await probe(server);
-    const results = await runServer(server);
+    // Every matrix check on both paths: the full row.
+    const results = (await runServer(server)) as CompatibilityResults;
     const { restart: _restart, close: _close, ...info } = server;
     run = { name: entry.name, server: info, observed, results, ms: Date.now() - started };
   } catch (error) {

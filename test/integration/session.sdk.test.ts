@@ -1,16 +1,10 @@
-/**
- * Sessions with real connection actors over real sockets, in front of the official SDK
- * server (with its event store), through a TCP relay the test can cut. Time is the
- * TestClock, so backoff and expiry are stepped, not slept.
- */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventId } from '../../machines/event-id.js';
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import type { SessionEmitted } from '../../machines/session.types.js';
 import { DemoServer } from '../../src/demo/demo-server.js';
 import { SupervisorRuntime, type SupervisorRuntimeOptions } from '../../src/session/supervisor-runtime.js';
+import { connectingSockets, heapAfterGc } from '../support/leaks.js';
 import { Recorder } from '../support/recorder.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TestClock } from '../support/test-clock.js';
@@ -268,16 +262,6 @@ describe('sessions over real sockets, SDK upstream', () => {
 });
 
 /** Client sockets whose connect has not completed. */
-function connectingSockets(): number {
-  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles.filter((h) => (h as { readyState?: string }).readyState === 'opening').length;
-}
-
-function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().heapUsed;
-}
 
 async function createAndEnd(rt: SupervisorRuntime, count: number): Promise<string[]> {
   const batch = 50;

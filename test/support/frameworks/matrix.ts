@@ -1,22 +1,26 @@
 /**
  * The checks of the compatibility matrix, run against one framework server on two paths:
  * `direct` (the SDK 1.x client → TCP relay → server) and `proxy` (the same client →
- * mcp-shepherd → TCP relay → server). The relay is what a check cuts. Every check has a
- * bounded time and ends as pass, fail (with what went wrong) or n/a (the framework lacks the
- * feature); a check never throws.
+ * mcp-shepherd → TCP relay → server); the embedding test adds `embedded` (the same client
+ * with mcp-shepherd's client transport → TCP relay → server). The relay is what a check cuts.
+ * Every check has a bounded time and ends as pass, fail (with what went wrong) or n/a (the
+ * framework lacks the feature); a check never throws.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { createShepherd } from '../../../src/index.js';
+import { createClientTransport, createShepherd, type ShepherdClientTransport } from '../../../src/index.js';
 import { createLogger } from '../../../src/log.js';
 import { TcpRelay } from '../tcp-relay.js';
 import { type FrameworkServer, sleep, type ToolCall } from './types.js';
 
-export type Path = 'direct' | 'proxy';
+export type Path = 'direct' | 'proxy' | 'embedded';
 export const paths: Path[] = ['direct', 'proxy'];
 
-export type CheckId = 'echo' | 'progress' | 'elicitation' | 'cut' | 'restart' | 'isolation' | 'elicit-early';
+/** The compatibility matrix's checks. */
+export type MatrixCheckId = 'echo' | 'progress' | 'elicitation' | 'cut' | 'restart' | 'isolation' | 'elicit-early';
+/** The embedding test adds its own (test/support/frameworks/resilience.ts). */
+export type CheckId = MatrixCheckId | 'cut-twice' | 'stall' | 'retry-after';
 
 export interface Cell {
   status: 'pass' | 'fail' | 'n/a';
@@ -25,8 +29,8 @@ export interface Cell {
   ms: number;
 }
 
-interface Check {
-  id: CheckId;
+export interface Check<Id extends CheckId = CheckId> {
+  id: Id;
   title: string;
   /** The check's bound; it fails when it takes longer. */
   timeoutMs: number;
@@ -36,23 +40,23 @@ interface Check {
 }
 
 /** What a check works with: the server, the relay in front of it, and where its clients connect. */
-interface World {
+export interface World {
   server: FrameworkServer;
   relay: TcpRelay;
   /** Connects a fresh client (closed by the harness when the check ends). */
   connect(name: string): Promise<Peer>;
 }
 
-interface Peer {
+export interface Peer {
   client: Client;
-  transport: StreamableHTTPClientTransport;
+  transport: StreamableHTTPClientTransport | ShepherdClientTransport;
   /** Elicitation requests its handler answered. */
   elicitations: number;
 }
 
 class CheckTimeout extends Error {}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CheckTimeout(`timed out after ${ms} ms ${what}`)), ms);
@@ -60,7 +64,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+export const message = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
 /** The text of a tool result's first content block, or why there is none. */
 function textOf(result: unknown): string {
@@ -70,7 +75,7 @@ function textOf(result: unknown): string {
   return first.text;
 }
 
-async function call(peer: Peer, tool: ToolCall, onprogress?: (progress: Progress) => void): Promise<string> {
+export async function call(peer: Peer, tool: ToolCall, onprogress?: (progress: Progress) => void): Promise<string> {
   const result = await peer.client.callTool(
     { name: tool.name, arguments: tool.arguments },
     undefined,
@@ -80,15 +85,15 @@ async function call(peer: Peer, tool: ToolCall, onprogress?: (progress: Progress
   return textOf(result);
 }
 
-const fail = (detail: string) => ({ status: 'fail' as const, detail });
-const pass = (detail?: string) =>
+export const fail = (detail: string) => ({ status: 'fail' as const, detail });
+export const pass = (detail?: string) =>
   detail === undefined ? { status: 'pass' as const } : { status: 'pass' as const, detail };
-const answered = (tool: ToolCall, text: string) =>
+export const answered = (tool: ToolCall, text: string) =>
   tool.expect(text) ? pass() : fail(`unexpected answer ${JSON.stringify(text)}`);
-const sequence = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const same = (a: number[], b: number[]) => a.length === b.length && a.every((value, i) => value === b[i]);
+export const sequence = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+export const same = (a: number[], b: number[]) => a.length === b.length && a.every((value, i) => value === b[i]);
 
-const noProgress = (server: FrameworkServer) =>
+export const noProgress = (server: FrameworkServer) =>
   server.supports.progress ? undefined : 'no progress notifications for session-era clients (see its quirks)';
 const noElicitation = (server: FrameworkServer) =>
   server.supports.elicitation ? undefined : 'no elicitation for session-era clients (see its quirks)';
@@ -105,7 +110,7 @@ function answerForm(schema: { properties?: Record<string, { type?: string; forma
   return content;
 }
 
-export const checks: Check[] = [
+export const checks: Check<MatrixCheckId>[] = [
   {
     id: 'echo',
     title: 'a. tools/call echo',
@@ -249,8 +254,17 @@ export const checks: Check[] = [
   },
 ];
 
-/** One server's row of the matrix: every check on both paths. */
-export type ServerResults = Record<CheckId, Record<Path, Cell>>;
+/** One server's row: every check that ran, on every path it ran on. */
+export type ServerResults = Partial<Record<CheckId, Partial<Record<Path, Cell>>>>;
+/** The compatibility matrix's row: its checks, directly and through the proxy. */
+export type CompatibilityResults = Record<MatrixCheckId, Record<'direct' | 'proxy', Cell>>;
+
+/** What runs: which checks on which paths, and the embedded transport's options. */
+export interface MatrixPlan {
+  checks: Check[];
+  paths: Path[];
+  embedded?: Omit<Parameters<typeof createClientTransport>[1], 'logger'>;
+}
 
 async function closePeer(peer: Peer): Promise<void> {
   // DELETE the session where there is one, so the server does not keep it; never wait long.
@@ -259,7 +273,13 @@ async function closePeer(peer: Peer): Promise<void> {
 }
 
 /** Runs one check on one path: fresh clients and, through the proxy, a fresh mcp-shepherd. */
-async function runCheck(check: Check, server: FrameworkServer, relay: TcpRelay, path: Path): Promise<Cell> {
+async function runCheck(
+  check: Check,
+  server: FrameworkServer,
+  relay: TcpRelay,
+  path: Path,
+  plan: MatrixPlan,
+): Promise<Cell> {
   const started = Date.now();
   const reason = check.notApplicable?.(server);
   if (reason !== undefined) return { status: 'n/a', detail: reason, ms: 0 };
@@ -275,7 +295,10 @@ async function runCheck(check: Check, server: FrameworkServer, relay: TcpRelay, 
         { name: `matrix-${name}`, version: '1.0.0' },
         { capabilities: { elicitation: { form: {} } } },
       );
-      const transport = new StreamableHTTPClientTransport(new URL(url));
+      const transport =
+        path === 'embedded'
+          ? createClientTransport(upstreamUrl, { ...plan.embedded, logger: createLogger('silent') })
+          : new StreamableHTTPClientTransport(new URL(url));
       const peer: Peer = { client, transport, elicitations: 0 };
       client.setRequestHandler(ElicitRequestSchema, async (request) => {
         peer.elicitations += 1;
@@ -300,14 +323,14 @@ async function runCheck(check: Check, server: FrameworkServer, relay: TcpRelay, 
   }
 }
 
-/** Every check on both paths against one server (started here, closed at the end). */
-export async function runServer(server: FrameworkServer): Promise<ServerResults> {
+/** Every check on every path against one server (started here, closed at the end). */
+export async function runServer(server: FrameworkServer, plan: MatrixPlan = { checks, paths }): Promise<ServerResults> {
   const relay = await TcpRelay.start(server.port);
-  const results = {} as ServerResults;
+  const results: ServerResults = {};
   try {
-    for (const check of checks) {
-      const row = {} as Record<Path, Cell>;
-      for (const path of paths) row[path] = await runCheck(check, server, relay, path);
+    for (const check of plan.checks) {
+      const row: Partial<Record<Path, Cell>> = {};
+      for (const path of plan.paths) row[path] = await runCheck(check, server, relay, path, plan);
       results[check.id] = row;
     }
   } finally {

@@ -3,7 +3,7 @@
  * `npm run docs`): the matrix of server kinds × checks, directly and through mcp-shepherd,
  * what the test asserts of it, and each server's quirks.
  */
-import { type Cell, type CheckId, checks, type ServerResults } from './matrix.js';
+import { type Cell, type CompatibilityResults, checks, type MatrixCheckId } from './matrix.js';
 import type { Observed } from './probe.js';
 import type { FrameworkServer } from './types.js';
 
@@ -11,7 +11,7 @@ export interface ServerRun {
   name: string;
   /** Absent when the server did not start. */
   server?: Omit<FrameworkServer, 'restart' | 'close'>;
-  results?: ServerResults;
+  results?: CompatibilityResults;
   observed?: Observed;
   /** Why it could not be run at all. */
   error?: string;
@@ -21,7 +21,7 @@ export interface ServerRun {
 /** A broken assertion: a cell that must pass through the proxy and does not. */
 export interface Violation {
   server: string;
-  check: CheckId;
+  check: MatrixCheckId;
   rule: 1 | 2;
   proxy: Cell;
 }
@@ -76,7 +76,7 @@ function detailed(cell: Cell): string {
   return `${mark(cell)}${detail}`;
 }
 
-const CHECK_TEXT: Record<CheckId, string> = {
+const CHECK_TEXT: Record<MatrixCheckId, string> = {
   echo: '`tools/call` echo answers its text.',
   progress: "`count` n=3: three `notifications/progress` reach the caller's `onprogress` (1, 2, 3), then the result.",
   elicitation:
