@@ -5,17 +5,12 @@
  * holding a hundred sessions to two upstreams that leaves nothing behind when closed.
  */
 import { Client as Client2 } from '@modelcontextprotocol/client';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DemoServer } from '../../src/demo/demo-server.js';
 import { createClientTransport, createSupervisor, type ShepherdClientTransport } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { connectingSockets, heapAfterGc } from '../support/leaks.js';
+import { servingSdk1Client } from '../support/sdk1-client.js';
 import { TestClock } from '../support/test-clock.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,24 +21,6 @@ beforeEach(async () => {
 afterEach(() => upstream.close());
 
 const silent = createLogger('silent');
-
-function sdk1Client(name = 'embedded-client') {
-  const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } });
-  client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
-    role: 'assistant',
-    model: 'test-model',
-    content: {
-      type: 'text',
-      text: `sampled(${(request.params.messages[0]?.content as { text?: string } | undefined)?.text})`,
-    },
-  }));
-  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
-  const notes: string[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-    notes.push(String(n.params.data));
-  });
-  return { client, notes };
-}
 
 /** Counts the transport's closes and errors, keeping the SDK's own handlers. */
 function watch(transport: ShepherdClientTransport) {
@@ -62,7 +39,7 @@ function watch(transport: ShepherdClientTransport) {
 
 describe('SDK 1.x Client with createClientTransport', () => {
   it('calls tools, reads resources and prompts, gets progress, answers sampling and elicitation', async () => {
-    const { client } = sdk1Client();
+    const { client } = servingSdk1Client('embedded-client');
     const transport = createClientTransport(upstream.urlVia(), { logger: silent });
     await client.connect(transport);
     expect(transport.sessionId).toMatch(/^[\w-]{43}$/);
@@ -89,7 +66,7 @@ describe('SDK 1.x Client with createClientTransport', () => {
   });
 
   it("delivers the server's own messages from the standalone stream, once each, in order", async () => {
-    const { client, notes } = sdk1Client();
+    const { client, notes } = servingSdk1Client('embedded-client');
     const transport = createClientTransport(upstream.urlVia(), { logger: silent });
     await client.connect(transport);
     const [upstreamId] = [...upstream.sessions.keys()];
@@ -101,7 +78,7 @@ describe('SDK 1.x Client with createClientTransport', () => {
   });
 
   it('closing ends the session upstream with DELETE, closes once, and leaves no session', async () => {
-    const { client } = sdk1Client();
+    const { client } = servingSdk1Client('embedded-client');
     const transport = createClientTransport(upstream.urlVia(), { logger: silent });
     await client.connect(transport);
     const seen = watch(transport);
@@ -115,7 +92,7 @@ describe('SDK 1.x Client with createClientTransport', () => {
   });
 
   it('an upstream that forgets the session is re-initialized under the client, which keeps working', async () => {
-    const { client } = sdk1Client();
+    const { client } = servingSdk1Client('embedded-client');
     const transport = createClientTransport(upstream.urlVia(), { logger: silent });
     await client.connect(transport);
     const [first] = [...upstream.sessions.keys()];
@@ -128,7 +105,7 @@ describe('SDK 1.x Client with createClientTransport', () => {
   });
 
   it('a session that expires answers the call in flight with an error, then errors and closes once with why', async () => {
-    const { client } = sdk1Client();
+    const { client } = servingSdk1Client('embedded-client');
     const transport = createClientTransport(upstream.urlVia(), { logger: silent, limits: { maxLifetimeMs: 600 } });
     await client.connect(transport);
     const seen = watch(transport);
@@ -171,7 +148,7 @@ describe('createSupervisor: many sessions in one service', () => {
     const round = async (count: number) => {
       const clients = await Promise.all(
         Array.from({ length: count }, async (_, i) => {
-          const { client } = sdk1Client(`many-${i}`);
+          const { client } = servingSdk1Client(`many-${i}`);
           await client.connect(supervisor.clientTransport(urls[i % 2] as string));
           const answer = await client.callTool({ name: 'echo', arguments: { text: `c${i}` } });
           expect(answer.content).toEqual([{ type: 'text', text: `c${i}` }]);

@@ -6,12 +6,12 @@
 import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoServer } from '../../src/demo/demo-server.js';
 import type { Shepherd } from '../../src/index.js';
 import { type ProxyFixture, startProxy } from '../support/proxy-fixture.js';
 import { openSession } from '../support/raw-client.js';
+import { servingSdk1Client } from '../support/sdk1-client.js';
 import { waitFor } from '../support/wait.js';
 
 let fixture: ProxyFixture;
@@ -27,19 +27,7 @@ afterEach(() => fixture.close());
 
 describe('SDK 1.x client → mcp-shepherd → SDK server', () => {
   async function connect() {
-    const client = new Client(
-      { name: 'sdk1-client', version: '1.0.0' },
-      { capabilities: { sampling: {}, elicitation: {} } },
-    );
-    client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
-      role: 'assistant',
-      model: 'test-model',
-      content: {
-        type: 'text',
-        text: `sampled(${(request.params.messages[0]?.content as { text?: string } | undefined)?.text})`,
-      },
-    }));
-    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
+    const { client } = servingSdk1Client();
     const transport = new StreamableHTTPClientTransport(new URL(url));
     await client.connect(transport);
     return { client, transport };
