@@ -35,6 +35,10 @@ export interface SupervisionOptions extends SessionHooks {
   inspect?: ((event: InspectionEvent) => void) | undefined;
   /** The clock of every actor timer (XState's Clock); tests inject one. Default: real time. */
   clock?: SupervisorRuntimeOptions['clock'] | undefined;
+  /** `auto` (default), `2025` or `2026-07-28`: which era the upstream speaks; docs/era-bridge.md. */
+  upstreamProtocol?: SupervisorRuntimeOptions['upstreamProtocol'];
+  /** Bounds of a call's rounds of input when the upstream is 2026-07-28. */
+  inputRounds?: SupervisorRuntimeOptions['inputRounds'];
 }
 
 export interface Supervision {
@@ -65,6 +69,8 @@ export function createSupervision(options: SupervisionOptions): Supervision {
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.inspect ? { inspect: options.inspect } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.upstreamProtocol ? { upstreamProtocol: options.upstreamProtocol } : {}),
+    ...(options.inputRounds ? { inputRounds: options.inputRounds } : {}),
     logger,
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {

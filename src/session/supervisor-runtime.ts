@@ -28,6 +28,10 @@ import { sessionSystemId, supervisorMachine } from '../../machines/supervisor.ma
 import type { SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from '../../machines/supervisor.types.js';
 import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { SessionBridges } from '../era/era-reader.js';
+import type { ModernReaderOptions } from '../era/modern-reader.js';
+import { createProbe } from '../era/probe.js';
+import { type UpstreamProtocol, UpstreamEras } from '../era/upstream-eras.js';
 import { createConnectionLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
 import { type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
@@ -52,6 +56,15 @@ export interface SupervisorRuntimeOptions {
   logger?: Logger | undefined;
   /** Inspection hook, e.g. `@statelyai/inspect`'s `inspector.inspect`. */
   inspect?: (event: InspectionEvent) => void;
+  /**
+   * Which era the upstream speaks: `auto` (default) probes it with `server/discover` at the
+   * first session and bridges a 2026-07-28 upstream for 2025 clients (docs/era-bridge.md).
+   */
+  upstreamProtocol?: UpstreamProtocol | undefined;
+  /** How long the `server/discover` probe may take; past it the upstream is session-era. Default 10 s. */
+  probeTimeoutMs?: number | undefined;
+  /** Bounds of a call's rounds of input for a 2026-07-28 upstream. */
+  inputRounds?: ModernReaderOptions['rounds'] | undefined;
 }
 
 /** 256 random bits, base64url: visible ASCII and unguessable. */
@@ -139,13 +152,24 @@ export class SupervisorRuntime {
    * runtime, so a closed supervisor leaves no keep-alive socket behind in undici's global pool.
    */
   private readonly pool: Agent | undefined;
+  /** What each upstream speaks (one era actor per upstream URL), and the sessions bridged to a modern one. */
+  readonly eras: UpstreamEras;
+  readonly bridges = new SessionBridges();
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
     this.logs = new MemoryEventLogs(options.eventLog);
     this.pool = options.dispatcher ? undefined : new Agent();
-    const connection = createConnectionLogic(
-      options.dispatcher ? { dispatcher: options.dispatcher } : { pool: this.pool },
-    );
+    const dispatcher = options.dispatcher ?? this.pool;
+    this.eras = new UpstreamEras({
+      mode: options.upstreamProtocol ?? 'auto',
+      probe: createProbe({ dispatcher, timeoutMs: options.probeTimeoutMs }),
+      clock: options.clock,
+      inspect: options.inspect,
+    });
+    const connection = createConnectionLogic({
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : { pool: this.pool }),
+      era: { eras: this.eras, bridges: this.bridges, modern: { rounds: options.inputRounds } },
+    });
     const sessionLogic = sessionMachine.provide({
       actors: {
         connection,
@@ -162,6 +186,9 @@ export class SupervisorRuntime {
     });
     // Before start: every delayed event of every session and stream goes through it.
     indexScheduler(this.actor.system);
+    this.actor.on('supervisor.lifecycle', ({ sessionId, event }) => {
+      if (event === 'terminated' || event === 'expired' || event === 'failed') this.bridges.delete(sessionId);
+    });
     this.actor.subscribe({ error: (error) => console.error('mcp-shepherd: supervisor failed', error) });
     this.actor.start();
   }
@@ -285,6 +312,7 @@ export class SupervisorRuntime {
   /** Stops every actor; the runtime's own sockets close once their requests are over. */
   stop(): void {
     this.actor.stop();
+    this.eras.stop();
     void this.pool?.close();
   }
 }
