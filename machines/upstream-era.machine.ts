@@ -101,6 +101,7 @@ export const upstreamEraMachine = setup({
     // Sessions that ask meanwhile get the verdict of the probe already under way.
     probing: {
       invoke: {
+        id: 'probe',
         src: 'probe',
         input: ({ context }) => ({ forwarded: context.forwarded }),
         onDone: [
