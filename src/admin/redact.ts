@@ -7,7 +7,7 @@
 /** Keys whose values are message content. */
 const PAYLOAD_KEYS = new Set(['body', 'initializedBody', 'data', 'message', 'params', 'result', 'error', 'snippet']);
 /** Keys whose values map names to secrets: the names stay, the values go. */
-const HEADER_KEYS = new Set(['headers', 'env']);
+const HEADER_KEYS = new Set(['headers', 'env', 'forwarded']);
 /** Functions and actors are not data. */
 const SKIP_KEYS = new Set(['random']);
 

@@ -63,9 +63,12 @@ export function negotiatedVersion(requested: unknown): string {
 export function initializeResult(request: Message, discover: Record<string, unknown>): Message {
   const params = isObject(request.params) ? request.params : {};
   const meta = isObject(discover._meta) ? discover._meta : {};
+  // Early 2026-07-28 servers still put it in the body.
   const info = isObject(meta['io.modelcontextprotocol/serverInfo'])
     ? meta['io.modelcontextprotocol/serverInfo']
-    : { name: 'mcp-shepherd (2026-07-28 upstream)', version: '0' };
+    : isObject(discover.serverInfo)
+      ? discover.serverInfo
+      : { name: 'mcp-shepherd (2026-07-28 upstream)', version: '0' };
   return {
     jsonrpc: '2.0',
     id: request.id,

@@ -14,6 +14,7 @@ export interface UpstreamErasOptions {
   mode: UpstreamProtocol;
   probe: (url: string, forwarded: Readonly<Record<string, string>> | undefined) => Promise<ProbeVerdict>;
   legacyRecheckMs?: number | undefined;
+  /** Default: real time, unref'd. Not the sessions' clock: a verdict is per upstream, not per session. */
   clock?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void } | undefined;
   inspect?: ((event: InspectionEvent) => void) | undefined;
 }
@@ -22,6 +23,15 @@ const LEGACY_BY_CHOICE: EraDecision = {
   type: 'era.decided',
   verdict: { kind: 'legacy', detail: '--upstream-protocol 2025' },
   pinned: false,
+};
+
+/**
+ * Real time whose timers do not hold the process open: an era actor lives as long as its
+ * runtime and only forgets a verdict after minutes.
+ */
+const UNREF_CLOCK = {
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
+  clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
 };
 
 export class UpstreamEras {
@@ -74,7 +84,7 @@ export class UpstreamEras {
             pinned: this.options.mode === '2026-07-28',
             ...(this.options.legacyRecheckMs !== undefined ? { legacyRecheckMs: this.options.legacyRecheckMs } : {}),
           },
-          ...(this.options.clock ? { clock: this.options.clock } : {}),
+          clock: this.options.clock ?? UNREF_CLOCK,
           ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
         },
       );

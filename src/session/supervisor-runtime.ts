@@ -163,7 +163,6 @@ export class SupervisorRuntime {
     this.eras = new UpstreamEras({
       mode: options.upstreamProtocol ?? 'auto',
       probe: createProbe({ dispatcher, timeoutMs: options.probeTimeoutMs }),
-      clock: options.clock,
       inspect: options.inspect,
     });
     const connection = createConnectionLogic({

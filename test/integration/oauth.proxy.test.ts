@@ -118,9 +118,15 @@ describe('OAuth through the proxy: the SDK client in front of a protected server
     expect(as.decode(provider.accessToken)).toMatchObject({ sub: 'alice', aud: proxyUrl });
     expect(as.counters).toMatchObject({ registrations: 1, authorizations: 1, codeExchanges: 1, refreshes: 0 });
 
+    // The era probe carries the client's headers: refused without a token (no era evidence),
+    // answered as a session-era server with alice's.
+    const isProbe = (record: (typeof rs.requests)[number]) => record.rpc?.[0] === 'server/discover';
+    const probes = rs.requests.filter(isProbe);
+    expect(probes.map((p) => p.token !== undefined)).toEqual([false, true]);
+    expect(probes[1]).toMatchObject({ token: tokenFingerprint(provider.accessToken) });
     // Upstream: the tokenless first initialize got its 401; every later request had alice's token,
     // the proxy's own GET stream included, all on one upstream session.
-    const [first, ...rest] = rs.requests;
+    const [first, ...rest] = rs.requests.filter((record) => !isProbe(record));
     expect(first).toMatchObject({ method: 'POST', token: undefined, accepted: false, rpc: ['initialize'] });
     for (const record of rest) {
       expect(record).toMatchObject({ token: tokenFingerprint(provider.accessToken), accepted: true, sub: 'alice' });

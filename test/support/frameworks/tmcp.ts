@@ -33,7 +33,9 @@ function createTransport(): HttpTransport {
       return { content: [{ type: 'text', text: `counted to ${n}` }] };
     },
   );
-  server.tool({ name: 'confirm', description: 'confirm', schema: z.object({}) }, async () => {
+  // Safe to run again from the top: tmcp serves 2026-07-28 too, and there an elicitation is a
+  // multi-round-trip result whose retry starts the handler again (tmcp refuses it otherwise).
+  server.tool({ name: 'confirm', description: 'confirm', schema: z.object({}), replayable: true }, async () => {
     const result = await server.elicitation('Proceed?', z.object({ ok: z.boolean() }));
     return { content: [{ type: 'text', text: confirmText(result) }] };
   });
@@ -59,6 +61,7 @@ export async function startTmcp(): Promise<FrameworkServer> {
       'Answers an initialize for 2025-11-25 with 2025-06-18, the newest session-era revision it speaks.',
       "Progress and elicitation go on the tools/call's response stream. One GET stream per session (a second one gets 409).",
       'No SSE event ids, so not resumable: a cut mid-call loses the rest of the call, directly and through the proxy.',
+      "Dual-era: it answers `server/discover` for 2026-07-28, so mcp-shepherd (`--upstream-protocol auto`) bridges its 2025 clients to that era: elicitation becomes a multi-round-trip result, which tmcp allows only for tools marked `replayable: true` (the matrix's `confirm` is). With `--upstream-protocol 2025` the session era goes through as it is.",
     ],
     restart: async () => {
       await http.close();
