@@ -8,14 +8,20 @@
  *                  neither polls nor checks Host/Origin: what passes here, the proxy provides
  *   plain          the plain upstream on its own (shows what the proxy adds)
  * Client scenarios run the official SDK client through mcp-shepherd against the suite's own
- * test servers (and once without it, as the baseline).
+ * test servers (and once without it, as the baseline). The 2026-07-28 client scenarios
+ * (era-bridge.ts, the suite's 0.2.0-alpha line) run the SDK 2.x client directly as the
+ * baseline and the SDK 1.x client through mcp-shepherd, which bridges it to the suite's
+ * 2026-07-28 test servers.
  *
  * Prints one line per scenario and `conformance: direct P/T passed, via proxy P/T passed`,
  * writes .artifacts/conformance.md (`npm run docs` copies it to docs/), and exits 1 when the proxy fails anything that passes directly,
- * a scenario the proxy must provide fails, or a client scenario fails through the proxy.
+ * a scenario the proxy must provide fails, a client scenario fails through the proxy, or a
+ * 2026-07-28 client scenario that passes directly fails through the proxy (unless it is in
+ * BRIDGE_PENDING; one listed there that passes fails the run too).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { main as shepherd } from '../src/cli.js';
+import { BRIDGE_PENDING, runClients2026, SPEC_2026 } from './era-bridge.js';
 import { node22 } from './node22.js';
 import { renderReport } from './report.js';
 import { Suite, suiteVersion, type Verdict } from './suite.js';
@@ -67,7 +73,8 @@ async function runSetup(suite: Suite, setup: Setup): Promise<Map<string, Verdict
 }
 
 async function main(): Promise<number> {
-  const suite = new Suite(node22(log));
+  const node = node22(log);
+  const suite = new Suite(node);
   const scenarios = await suite.serverScenarios();
   const results = new Map<string, Map<string, Verdict>>();
   for (const setup of SETUPS) results.set(setup.name, await runSetup(suite, setup));
@@ -86,6 +93,8 @@ async function main(): Promise<number> {
     });
   }
 
+  const clients2026 = await runClients2026(node, log);
+
   const problems: string[] = [];
   const mark = (v: Verdict) => (v.passed ? 'pass' : 'FAIL');
   for (const scenario of scenarios) {
@@ -103,6 +112,21 @@ async function main(): Promise<number> {
     process.stdout.write(`client ${scenario.padEnd(25)} direct ${mark(direct).padEnd(13)} proxy ${mark(proxy)}\n`);
     if (!proxy.passed) problems.push(`client scenario ${scenario} fails through the proxy: ${proxy.reason}`);
   }
+  for (const { scenario, direct, proxy } of clients2026) {
+    process.stdout.write(
+      `client@${SPEC_2026} ${scenario.padEnd(30)} direct ${mark(direct).padEnd(13)} proxy ${mark(proxy)}\n`,
+    );
+    const pending = BRIDGE_PENDING.get(scenario);
+    if (pending !== undefined && proxy.passed) {
+      problems.push(`client scenario ${scenario} at ${SPEC_2026} passes through the proxy: take it off BRIDGE_PENDING`);
+    } else if (pending === undefined && direct.passed && !proxy.passed) {
+      problems.push(
+        `client scenario ${scenario} at ${SPEC_2026} passes directly but fails through the proxy: ${proxy.reason}`,
+      );
+    } else if (!direct.passed) {
+      log(`note: client scenario ${scenario} at ${SPEC_2026} fails directly (SDK 2.x): ${direct.reason}`);
+    }
+  }
 
   const count = (setup: string) => scenarios.filter((s) => verdict(setup, s).passed).length;
   const total = scenarios.length;
@@ -111,19 +135,24 @@ async function main(): Promise<number> {
     REPORT,
     renderReport({
       suiteVersion: suiteVersion(),
+      nextSuiteVersion: suiteVersion('next'),
       date: new Date().toISOString().slice(0, 10),
       setups: SETUPS,
       scenarios,
       verdict,
       clients,
       providedByProxy: PROVIDED_BY_PROXY,
+      clients2026,
+      bridgePending: BRIDGE_PENDING,
     }),
   );
   log('wrote .artifacts/conformance.md (`npm run docs` copies it to docs/conformance.md)');
   for (const problem of problems) log(`PROBLEM ${problem}`);
   const clientsPassed = clients.filter((c) => c.proxy.passed).length;
+  const passed2026 = (where: 'direct' | 'proxy') => clients2026.filter((c) => c[where].passed).length;
   process.stdout.write(
     `conformance clients: via proxy ${clientsPassed}/${clients.length} passed\n` +
+      `conformance clients at ${SPEC_2026} (era bridge): direct (SDK 2.x) ${passed2026('direct')}/${clients2026.length} passed, via proxy (SDK 1.x) ${passed2026('proxy')}/${clients2026.length} passed\n` +
       `conformance: direct ${count('direct')}/${total} passed, via proxy ${count('proxy')}/${total} passed\n`,
   );
   return problems.length === 0 ? 0 : 1;

@@ -4,7 +4,7 @@
  * no FAILURE and no WARNING check (and, for client scenarios, a clean client exit).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,14 +23,28 @@ interface Check {
 }
 
 const require = createRequire(import.meta.url);
-const SUITE_PACKAGE = require.resolve('@modelcontextprotocol/conformance/package.json');
-const SUITE_CLI = join(dirname(SUITE_PACKAGE), 'dist/index.js');
+/**
+ * The session-era suite (0.1.16) and, under the npm alias `conformance-next`, the 0.2.0-alpha
+ * suite that has the 2026-07-28 scenarios. Both install side by side (they share every dependency).
+ */
+export const SUITE_PACKAGES = {
+  current: require.resolve('@modelcontextprotocol/conformance/package.json'),
+  next: require.resolve('conformance-next/package.json'),
+} as const;
+export type SuitePackage = keyof typeof SUITE_PACKAGES;
 
-export const suiteVersion = (): string =>
-  (JSON.parse(readFileSync(SUITE_PACKAGE, 'utf8')) as { version: string }).version;
+export const suiteVersion = (which: SuitePackage = 'current'): string =>
+  (JSON.parse(readFileSync(SUITE_PACKAGES[which], 'utf8')) as { version: string }).version;
 
 export class Suite {
-  constructor(private readonly node: string) {}
+  private readonly cli: string;
+
+  constructor(
+    private readonly node: string,
+    which: SuitePackage = 'current',
+  ) {
+    this.cli = join(dirname(SUITE_PACKAGES[which]), 'dist/index.js');
+  }
 
   /** Every server scenario the suite has (active and pending). */
   async serverScenarios(): Promise<string[]> {
@@ -49,8 +63,12 @@ export class Suite {
     }
   }
 
-  /** Runs one client scenario, the suite appending its test server's URL to `command`. */
-  async client(scenario: string, command: string): Promise<Verdict> {
+  /**
+   * Runs one client scenario, the suite appending its test server's URL to `command` (split on
+   * spaces: no spaces in its paths). `specVersion` (e.g. 2026-07-28) picks the wire the suite's
+   * server speaks; the client gets it as MCP_CONFORMANCE_PROTOCOL_VERSION.
+   */
+  async client(scenario: string, command: string, specVersion?: string): Promise<Verdict> {
     const dir = mkdtempSync(join(tmpdir(), 'conformance-'));
     try {
       const { code, stderr } = await this.run([
@@ -61,6 +79,7 @@ export class Suite {
         scenario,
         '--output-dir',
         dir,
+        ...(specVersion ? ['--spec-version', specVersion] : []),
       ]);
       const verdict = verdictsIn(dir, /^(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/).get(scenario) ?? {
         passed: false,
@@ -75,7 +94,7 @@ export class Suite {
 
   private run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.node, [SUITE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(this.node, [this.cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -94,7 +113,8 @@ function verdictsIn(dir: string, pattern: RegExp): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
   for (const entry of readdirSync(dir)) {
     const scenario = pattern.exec(entry)?.[1];
-    if (!scenario) continue;
+    // A scenario not applicable at the requested --spec-version leaves an empty folder.
+    if (!scenario || !existsSync(join(dir, entry, 'checks.json'))) continue;
     const checks = JSON.parse(readFileSync(join(dir, entry, 'checks.json'), 'utf8')) as Check[];
     const bad = checks.filter((check) => check.status === 'FAILURE' || check.status === 'WARNING');
     verdicts.set(
