@@ -26,12 +26,12 @@ import type { Forwarded, SessionLimits, UpstreamGonePolicy, UpstreamTarget } fro
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from '../../machines/supervisor.types.js';
-import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { SessionBridges } from '../era/era-reader.js';
 import type { ModernReaderOptions } from '../era/modern-reader.js';
 import { createProbe } from '../era/probe.js';
-import { type UpstreamProtocol, UpstreamEras } from '../era/upstream-eras.js';
+import { UpstreamEras, type UpstreamProtocol } from '../era/upstream-eras.js';
+import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { createConnectionLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
 import { type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
