@@ -3,10 +3,13 @@
  * and help text. --help, parsing, env and --config all read this table, so they agree.
  */
 import { DEFAULT_CONNECTION_OPTIONS } from '../machines/connection.machine.js';
+import { DEFAULT_INPUT_ROUNDS } from '../machines/input-round.machine.js';
 import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
 import { DEFAULT_ADMIN_ADDRESS } from './admin/admin-server.js';
 import { DEFAULT_FORWARD_HEADERS } from './auth/credentials.js';
+import { DEFAULT_PROBE_TIMEOUT_MS } from './era/probe.js';
+import { UPSTREAM_PROTOCOLS } from './era/upstream-eras.js';
 import { DEFAULT_INSPECT_URL } from './inspect.js';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './listener-limits.js';
 import type { LogLevel } from './log.js';
@@ -140,6 +143,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'number',
     default: DEFAULT_SESSION_LIMITS.deleteTimeoutMs,
     help: 'longest wait for the upstream DELETE',
+  },
+  {
+    flag: 'upstream-protocol',
+    type: 'choice',
+    choices: UPSTREAM_PROTOCOLS,
+    default: 'auto',
+    help: 'the era the upstream speaks: auto probes server/discover and bridges a 2026-07-28 upstream for 2025 clients; 2025 never probes',
+  },
+  {
+    flag: 'probe-timeout-ms',
+    type: 'number',
+    default: DEFAULT_PROBE_TIMEOUT_MS,
+    help: 'how long the server/discover probe may take; past it the upstream is taken for a session-era one',
+  },
+  {
+    flag: 'max-input-rounds',
+    type: 'number',
+    default: DEFAULT_INPUT_ROUNDS.maxRounds,
+    help: "2026-07-28 upstream: rounds of input (elicitation, sampling, roots) one call may ask for before it fails",
+  },
+  {
+    flag: 'input-round-timeout-ms',
+    type: 'number',
+    default: DEFAULT_INPUT_ROUNDS.roundTimeoutMs,
+    help: "2026-07-28 upstream: how long the client has to answer one round's requests for input",
   },
   {
     flag: 'on-upstream-gone',

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/** The `mcp-shepherd` command: the proxy in front of one upstream MCP server. */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,6 +13,8 @@ import {
   resolveOptions,
   UsageError,
 } from './cli-options.js';
+/** The `mcp-shepherd` command: the proxy in front of one upstream MCP server. */
+import type { UpstreamProtocol } from './era/upstream-eras.js';
 import { createShepherd, type Shepherd } from './index.js';
 import { createInspectHook } from './inspect.js';
 import { createLogger } from './log.js';
@@ -197,6 +198,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     headersTimeoutMs: num(values, 'headers-timeout-ms'),
     requestTimeoutMs: num(values, 'request-timeout-ms'),
     onUpstreamGone: values['on-upstream-gone'] as 'reinitialize' | 'propagate',
+    upstreamProtocol: values['upstream-protocol'] as UpstreamProtocol,
+    probeTimeoutMs: num(values, 'probe-timeout-ms'),
+    inputRounds: { maxRounds: num(values, 'max-input-rounds'), roundTimeoutMs: num(values, 'input-round-timeout-ms') },
     limits: {
       maxSessions: num(values, 'max-sessions'),
       maxConnectionsPerSession: num(values, 'max-streams-per-session'),

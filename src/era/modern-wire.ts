@@ -81,11 +81,16 @@ export function initializeResult(request: Message, discover: Record<string, unkn
   };
 }
 
-/** A response as a 2025 client gets it: `resultType` is a 2026-07-28 field. */
+/** Result fields of 2026-07-28 that mean nothing to a 2025 client (`resultType`, the caching hints). */
+const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'];
+
+/** A response as a 2025 client gets it. */
 export function forSessionClient(message: Message): Message {
-  if (!isObject(message.result) || !('resultType' in message.result)) return message;
-  const { resultType: _dropped, ...result } = message.result;
-  return { ...message, result };
+  const { result } = message;
+  if (!isObject(result) || !MODERN_RESULT_FIELDS.some((field) => field in result)) return message;
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(result)) if (!MODERN_RESULT_FIELDS.includes(key)) kept[key] = value;
+  return { ...message, result: kept };
 }
 
 /** A listen notification without its `subscriptionId` (the GET stream has one subscription). */

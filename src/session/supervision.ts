@@ -39,6 +39,8 @@ export interface SupervisionOptions extends SessionHooks {
   upstreamProtocol?: SupervisorRuntimeOptions['upstreamProtocol'];
   /** Bounds of a call's rounds of input when the upstream is 2026-07-28. */
   inputRounds?: SupervisorRuntimeOptions['inputRounds'];
+  /** How long the `server/discover` probe may take. Default 10 s. */
+  probeTimeoutMs?: number | undefined;
 }
 
 export interface Supervision {
@@ -71,6 +73,7 @@ export function createSupervision(options: SupervisionOptions): Supervision {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.upstreamProtocol ? { upstreamProtocol: options.upstreamProtocol } : {}),
     ...(options.inputRounds ? { inputRounds: options.inputRounds } : {}),
+    ...(options.probeTimeoutMs !== undefined ? { probeTimeoutMs: options.probeTimeoutMs } : {}),
     logger,
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {
