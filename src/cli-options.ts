@@ -161,7 +161,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'max-input-rounds',
     type: 'number',
     default: DEFAULT_INPUT_ROUNDS.maxRounds,
-    help: "2026-07-28 upstream: rounds of input (elicitation, sampling, roots) one call may ask for before it fails",
+    help: '2026-07-28 upstream: rounds of input (elicitation, sampling, roots) one call may ask for before it fails',
   },
   {
     flag: 'input-round-timeout-ms',
