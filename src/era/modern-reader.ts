@@ -242,7 +242,15 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
         // The upstream "MUST NOT send JSON-RPC requests on any stream".
         if (!('id' in upstream)) send({ ...event, id: undefined });
       });
-      return stop;
+      const untrack = bridge.trackCall(request.id, () => {
+        over = true;
+        stop();
+        send({ type: 'stream.end' });
+      });
+      return () => {
+        untrack();
+        stop();
+      };
     }
 
     /** A call that may need the client's input, round after round. */

@@ -209,6 +209,27 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     await waitFor(() => listChanged.length >= 1, 'list_changed after the re-listen');
   });
 
+  it('SDK 1.x: a cancelled call (notifications/cancelled) closes its upstream request, which the server takes as cancel', async () => {
+    const url = await proxyTo();
+    const { client } = await sdk1(url);
+    const controller = new AbortController();
+    const progress: number[] = [];
+    const call = client.callTool({ name: 'count', arguments: { n: 200, delayMs: 20 } }, undefined, {
+      signal: controller.signal,
+      onprogress: (p) => {
+        progress.push(p.progress);
+        if (p.progress === 3) controller.abort('enough');
+      },
+    });
+    await expect(call).rejects.toThrow();
+    await waitFor(() => (upstream as ModernServer).cancelledCounts.length === 1, 'the upstream saw the cancel');
+    const [at] = (upstream as ModernServer).cancelledCounts;
+    expect(at).toBeGreaterThanOrEqual(3);
+    expect(at).toBeLessThan(200);
+    // The session goes on.
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+  });
+
   it('the 2.x Client in legacy mode: tools, progress and elicitation', async () => {
     const url = await proxyTo();
     const client = new Client2({ name: 'sdk2-legacy', version: '2.0.0' }, { capabilities: { elicitation: {} } });

@@ -39,6 +39,8 @@ export interface ModernServer {
   port: number;
   /** Every HTTP request received, in arrival order. */
   requests: ReadonlyArray<RecordedRequest>;
+  /** How far each `count` call got when its request was cancelled (the client closed its stream). */
+  cancelledCounts: ReadonlyArray<number>;
   /** Publishes `notifications/tools/list_changed` to every open `subscriptions/listen` stream that asked for it. */
   notifyToolsChanged(): void;
   close(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startModernServer(options: ModernServerOptions = {}): Prom
   const codec = createRequestStateCodec<FlowState>({ key: randomBytes(32), bind: (ctx) => ctx.mcpReq.method });
   const extraTools: string[] = [];
   const requests: RecordedRequest[] = [];
+  const cancelledCounts: number[] = [];
   const handler: McpHttpHandler = createMcpHandler(
     () => {
       const server = new McpServer(
@@ -76,10 +79,15 @@ export async function startModernServer(options: ModernServerOptions = {}): Prom
           requestState: { verify: codec.verify },
         },
       );
-      registerTools(server, codec, (name) => {
-        extraTools.push(name);
-        handler.notify.toolsChanged();
-      });
+      registerTools(
+        server,
+        codec,
+        (name) => {
+          extraTools.push(name);
+          handler.notify.toolsChanged();
+        },
+        (at) => cancelledCounts.push(at),
+      );
       for (const name of extraTools) registerExtraTool(server, name);
       registerResourcesAndPrompts(server);
       return server;
@@ -95,6 +103,7 @@ export async function startModernServer(options: ModernServerOptions = {}): Prom
     url: http.url,
     port: http.port,
     requests,
+    cancelledCounts,
     notifyToolsChanged: () => handler.notify.toolsChanged(),
     close: async () => {
       await handler.close();
@@ -143,7 +152,12 @@ function stateOf(ctx: ServerContext, tool: string): FlowState | undefined {
   return state?.tool === tool ? state : undefined;
 }
 
-function registerTools(server: McpServer, codec: Codec, addTool: (name: string) => void): void {
+function registerTools(
+  server: McpServer,
+  codec: Codec,
+  addTool: (name: string) => void,
+  onCancelled: (at: number) => void,
+): void {
   server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async (args) => text(args.text));
 
   server.registerTool(
@@ -153,6 +167,11 @@ function registerTools(server: McpServer, codec: Codec, addTool: (name: string) 
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let i = 1; i <= n; i++) {
         if (i > 1) await sleep(delayMs);
+        // "The server MUST treat a disconnect as cancel": stop counting.
+        if (ctx.mcpReq.signal.aborted) {
+          onCancelled(i - 1);
+          return text(`cancelled at ${i - 1}`);
+        }
         if (progressToken !== undefined) {
           await ctx.mcpReq.notify({
             method: 'notifications/progress',
