@@ -41,6 +41,11 @@ export class ShepherdClientTransport {
   onmessage?: ((message: JsonRpcMessage, extra?: unknown) => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onclose?: (() => void) | undefined;
+  /**
+   * Instead of `onmessage`, for a caller that needs to know which of the session's streams
+   * carried each message (the 2026-07-28 front: a request's messages are those of its stream).
+   */
+  onStreamMessage?: ((message: JsonRpcMessage, stream: number) => void) | undefined;
   /** How the session ended, once it has: asked for (`terminated`), or `expired` with why. */
   closeReason: { state: 'terminated' | 'expired'; reason: string } | undefined;
   private handle: SessionHandle | undefined;
@@ -48,7 +53,7 @@ export class ShepherdClientTransport {
   private closed = false;
   private readonly stops = new Set<() => void>();
   private protocolVersionValue: string | undefined;
-  private readonly outbox: JsonRpcMessage[] = [];
+  private readonly outbox: Array<{ message: JsonRpcMessage; stream: number }> = [];
   private pumping: Promise<void> | undefined;
 
   constructor(
@@ -76,7 +81,9 @@ export class ShepherdClientTransport {
     if (this.closed) throw new Error('mcp-shepherd: this transport was closed; make a new one');
   }
 
-  async send(message: JsonRpcMessage, _options?: unknown): Promise<void> {
+  /** `options.onStream` (the 2026-07-28 front) learns which stream carries what the message causes. */
+  async send(message: JsonRpcMessage, options?: object): Promise<void> {
+    const onStream = (options as { onStream?: (stream: number) => void } | undefined)?.onStream;
     if (this.closed) throw new SessionGoneError('The session is closed; connect a new transport.');
     const body = JSON.stringify(message);
     const parsed = parseBody(body);
@@ -97,6 +104,7 @@ export class ShepherdClientTransport {
         keyed: (event) => {
           stop();
           if (event.type === 'session.stream.opened') {
+            onStream?.(event.stream);
             this.follow(event.stream, requestIds);
             resolve();
           } else if (event.type === 'session.refused') {
@@ -183,13 +191,14 @@ export class ShepherdClientTransport {
             return;
           }
           if (event.type === 'session.resumed') {
-            for (const logged of event.events) this.deliver(logged);
-            for (const e of held) if (e.type === 'session.event' && e.seq > event.throughSeq) this.deliver(e);
+            for (const logged of event.events) this.deliver(logged, STANDALONE_STREAM);
+            for (const e of held)
+              if (e.type === 'session.event' && e.seq > event.throughSeq) this.deliver(e, STANDALONE_STREAM);
             if (event.live) this.follow(event.stream, [], () => this.stoppedListening());
             else this.stoppedListening();
             return;
           }
-          for (const e of held) if (e.type === 'session.event') this.deliver(e);
+          for (const e of held) if (e.type === 'session.event') this.deliver(e, STANDALONE_STREAM);
           this.follow(event.stream, [], () => this.stoppedListening());
         },
       }),
@@ -210,7 +219,7 @@ export class ShepherdClientTransport {
       handle.onStream(stream, {
         stream: (event) => {
           if (event.type === 'session.event') {
-            this.deliver(event);
+            this.deliver(event, stream);
           } else if (event.type === 'session.stream.status') {
             const { state, reason, delayMs } = event.status;
             if (state === 'waiting') {
@@ -221,8 +230,10 @@ export class ShepherdClientTransport {
           } else {
             stop();
             const kind = stream === STANDALONE_STREAM ? 'listen' : 'request';
-            if (event.unanswered.length > 0) this.answerWithError(event.unanswered, errorForEnd(event, kind));
-            else if (requestIds.length > 0 && event.answer) this.answerWithError(requestIds, errorForEnd(event, kind));
+            if (event.unanswered.length > 0) this.answerWithError(event.unanswered, errorForEnd(event, kind), stream);
+            else if (requestIds.length > 0 && event.answer) {
+              this.answerWithError(requestIds, errorForEnd(event, kind), stream);
+            }
             onEnd?.();
           }
         },
@@ -230,16 +241,16 @@ export class ShepherdClientTransport {
     );
   }
 
-  private answerWithError(ids: readonly RequestId[], error: ShepherdError): void {
-    for (const id of ids) this.enqueue(error.toJsonRpc(id) as unknown as JsonRpcMessage);
+  private answerWithError(ids: readonly RequestId[], error: ShepherdError, stream = -1): void {
+    for (const id of ids) this.enqueue(error.toJsonRpc(id) as unknown as JsonRpcMessage, stream);
   }
 
   /** One event to the client: each message of it (a 2025-03-26 batch carries several). */
-  private deliver(event: Deliverable | LoggedEvent): void {
+  private deliver(event: Deliverable | LoggedEvent, stream: number): void {
     const message =
       'message' in event && event.message !== undefined ? event.message : JSON.parse(event.data ?? 'null');
     for (const item of Array.isArray(message) ? message : [message]) {
-      if (item !== null && typeof item === 'object') this.enqueue(item as JsonRpcMessage);
+      if (item !== null && typeof item === 'object') this.enqueue(item as JsonRpcMessage, stream);
     }
   }
 
@@ -249,15 +260,16 @@ export class ShepherdClientTransport {
    * notification and its request's response delivered in one go would find the progress
    * handler gone. Over HTTP the stream reader's own awaits space them out; here this does.
    */
-  private enqueue(message: JsonRpcMessage): void {
-    this.outbox.push(message);
+  private enqueue(message: JsonRpcMessage, stream: number): void {
+    this.outbox.push({ message, stream });
     this.pumping ??= this.pump();
   }
 
   private async pump(): Promise<void> {
-    for (let message = this.outbox.shift(); message !== undefined; message = this.outbox.shift()) {
+    for (let next = this.outbox.shift(); next !== undefined; next = this.outbox.shift()) {
       try {
-        this.onmessage?.(message);
+        if (this.onStreamMessage) this.onStreamMessage(next.message, next.stream);
+        else this.onmessage?.(next.message);
       } catch (error) {
         this.onerror?.(error instanceof Error ? error : new Error(String(error)));
       }

@@ -85,6 +85,11 @@ export class DemoServer {
     await session.server.server.notification({ method: 'notifications/message', params: { level: 'info', data } });
   }
 
+  /** `notifications/tools/list_changed` on every session's standalone stream. */
+  toolsChanged(): void {
+    for (const { server } of this.sessions.values()) server.sendToolListChanged();
+  }
+
   /** Forgets a session as a restarted server would: its id now gets 404. */
   async forget(upstreamSessionId: string): Promise<void> {
     const session = this.sessions.get(upstreamSessionId);

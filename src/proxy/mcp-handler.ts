@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Forwarded } from '../../machines/session.types.js';
+import type { Forwarded, UpstreamTarget } from '../../machines/session.types.js';
 import { type CredentialPolicy, credentialPolicy, forwardedFrom } from '../auth/credentials.js';
 import { IdentityResolver } from '../auth/identity.js';
 import type { ResourceMetadata } from '../auth/resource-metadata.js';
 import { verifyCredential } from '../auth/verify.js';
+import { createModernFront, isModernRequest } from '../era/modern-front.js';
 import {
   BodyTooLargeError,
   InternalError,
@@ -50,6 +51,18 @@ export interface McpHandlerOptions {
   metadata?: ResourceMetadata | undefined;
   /** A supported MCP-Protocol-Version other than the negotiated one: served by the negotiated rules (default), or 400. */
   protocolVersionMismatch?: VersionMismatchPolicy | undefined;
+  /** The upstream of 2026-07-28 clients' pooled sessions (docs/era-bridge.md); without it they are not served. */
+  upstream?: UpstreamTarget | undefined;
+  /** Serve 2026-07-28 clients (default true when `upstream` is given). */
+  modernClients?: boolean | undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -57,6 +70,8 @@ export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_SSE_RETRY_MS = 1_000;
 
 export interface McpHandler {
+  /** Ends the pooled upstream sessions of 2026-07-28 clients. */
+  close?(): Promise<void>;
   post(req: IncomingMessage, res: ServerResponse): Promise<void>;
   get(req: IncomingMessage, res: ServerResponse): Promise<void>;
   delete(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -75,6 +90,14 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
   const versionPolicy = options.protocolVersionMismatch ?? 'negotiated';
   const credentials = options.credentials ?? credentialPolicy();
   const identities = options.identities ?? new IdentityResolver();
+  const modern =
+    options.upstream && options.modernClients !== false
+      ? createModernFront(runtime, {
+          upstream: options.upstream,
+          credentials,
+          keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+        })
+      : undefined;
   const challengeFor = (req: IncomingMessage) => (header: string) => options.metadata?.challenge(header, req) ?? header;
 
   /**
@@ -117,6 +140,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
   }
 
   const handler: McpHandler = {
+    close: async () => modern?.close(),
     async post(req, res) {
       checkOrigin(req);
       if (mediaTypeOf(header(req, 'content-type')) !== 'application/json') {
@@ -140,6 +164,11 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
       if (!body.ok) {
         if (body.problem === 'aborted') return;
         throw new BodyTooLargeError(maxBodyBytes);
+      }
+      // "A request carrying modern per-request _meta is served statelessly" (2026-07-28).
+      if (modern !== undefined) {
+        const message = parseJson(body.text);
+        if (isModernRequest(req, message)) return modern.handle(req, res, message);
       }
       const parsed = parseBody(body.text);
       if (!parsed.ok) throw parsed.error;

@@ -1,0 +1,424 @@
+/**
+ * 2026-07-28 clients in front of a 2025 session server: a request with the modern `_meta`
+ * envelope is served statelessly, as 2026-07-28 says, on a pooled upstream session
+ * (upstream-pool.ts). What a dual-era server does per the spec ("A request carrying modern
+ * per-request `_meta` is served statelessly … an `initialize` request selects legacy
+ * semantics", 2026-07-28 basic/versioning): the same endpoint serves both eras.
+ *
+ * - the validation ladder: 400 with -32020 (headers), -32602 (envelope), -32022 (version);
+ *   404 with -32601 for a method 2026-07-28 does not have (initialize, ping, logging/setLevel,
+ *   resources/(un)subscribe and unknown ones);
+ * - `server/discover` from the pooled session's initialize result;
+ * - calls and lists on the pooled session under ids of the proxy's, answered under the
+ *   client's with `resultType` (and caching hints where 2026-07-28 requires them); a server
+ *   request during a call becomes `input_required` (machines/pending-call.machine.ts);
+ * - `subscriptions/listen` from the pooled session's GET stream.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createActor } from 'xstate';
+import { MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
+import { pendingCallMachine } from '../../machines/pending-call.machine.js';
+import type { UpstreamTarget } from '../../machines/session.types.js';
+import { type CredentialPolicy, forwardedFrom } from '../auth/credentials.js';
+import type { JsonRpcMessage } from '../client/client-transport.js';
+import { header } from '../proxy/http.js';
+import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
+import { ModernAnswer } from './modern-answer.js';
+import { createStateCodec, type StateCodec } from './request-state.js';
+import { type PooledSession, type PoolRequest, UpstreamPool } from './upstream-pool.js';
+
+type Message = Record<string, unknown>;
+
+const META = {
+  version: 'io.modelcontextprotocol/protocolVersion',
+  capabilities: 'io.modelcontextprotocol/clientCapabilities',
+  info: 'io.modelcontextprotocol/clientInfo',
+  logLevel: 'io.modelcontextprotocol/logLevel',
+  subscription: 'io.modelcontextprotocol/subscriptionId',
+  serverInfo: 'io.modelcontextprotocol/serverInfo',
+} as const;
+
+/** Methods served on a pooled session. */
+const CALLS = new Set([
+  'tools/call',
+  'tools/list',
+  'resources/read',
+  'resources/list',
+  'resources/templates/list',
+  'prompts/get',
+  'prompts/list',
+  'completion/complete',
+]);
+/** "The fields are required on complete results of" these (2026-07-28 server/utilities/caching). */
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
+const NAMED: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'resources/read': 'uri', 'prompts/get': 'name' };
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+export interface ModernFrontOptions {
+  upstream: UpstreamTarget;
+  credentials: CredentialPolicy;
+  keepAliveMs: number;
+  /** How long a client has to retry after `input_required`. Default 5 min. */
+  retryTimeoutMs?: number | undefined;
+  codec?: StateCodec | undefined;
+}
+
+class LadderError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The envelope's protocol version when the body claims the modern era. */
+export function modernClaim(message: unknown): string | undefined {
+  if (!isObject(message) || !isObject(message.params) || !isObject(message.params._meta)) return undefined;
+  const version = message.params._meta[META.version];
+  return typeof version === 'string' ? version : undefined;
+}
+
+/** Whether the proxy serves this POST as 2026-07-28: the body decides; a modern header alone also does. */
+export function isModernRequest(req: IncomingMessage, message: unknown): boolean {
+  if (modernClaim(message) !== undefined) return true;
+  return header(req, 'mcp-protocol-version') === MODERN_VERSION && header(req, 'mcp-session-id') === undefined;
+}
+
+function decodeHeader(value: string): string {
+  const match = /^=\?base64\?(.*)\?=$/.exec(value);
+  return match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : value;
+}
+
+/** The ladder, in the reference server's order: header, envelope, agreement, version, method headers. */
+function checkRequest(
+  req: IncomingMessage,
+  message: Message,
+): { capabilities: Message; info?: Message; logLevel?: string } {
+  const headerVersion = header(req, 'mcp-protocol-version');
+  if (headerVersion === undefined) throw new LadderError(400, -32020, 'Missing MCP-Protocol-Version header');
+  const params = isObject(message.params) ? message.params : {};
+  const meta = isObject(params._meta) ? params._meta : {};
+  const claimed = meta[META.version];
+  const capabilities = meta[META.capabilities];
+  if (typeof claimed !== 'string' || !isObject(capabilities)) {
+    throw new LadderError(400, -32602, `Invalid params: _meta must carry ${META.version} and ${META.capabilities}`);
+  }
+  if (claimed !== headerVersion) {
+    throw new LadderError(400, -32020, `MCP-Protocol-Version ${headerVersion} does not match _meta ${claimed}`);
+  }
+  if (claimed !== MODERN_VERSION) {
+    throw new LadderError(400, -32022, `Unsupported protocol version: ${claimed}`, {
+      supported: [MODERN_VERSION, ...SESSION_ERA_VERSIONS],
+      requested: claimed,
+    });
+  }
+  const method = String(message.method);
+  if (header(req, 'mcp-method') !== method) throw new LadderError(400, -32020, `Mcp-Method must be ${method}`);
+  const named = NAMED[method];
+  if (named !== undefined) {
+    const value = header(req, 'mcp-name');
+    if (value === undefined || decodeHeader(value) !== params[named]) {
+      throw new LadderError(400, -32020, `Mcp-Name must be the request's ${named}`);
+    }
+  }
+  const logLevel = meta[META.logLevel];
+  if (logLevel !== undefined && (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel))) {
+    throw new LadderError(400, -32602, `Invalid params: unknown log level ${String(logLevel)}`);
+  }
+  return {
+    capabilities,
+    ...(isObject(meta[META.info]) ? { info: meta[META.info] as Message } : {}),
+    ...(typeof logLevel === 'string' ? { logLevel } : {}),
+  };
+}
+
+/** The params as a 2025 server gets them: no envelope, no retry fields. */
+function upstreamParams(params: unknown): Message {
+  if (!isObject(params)) return {};
+  const { inputResponses: _responses, requestState: _state, _meta, ...rest } = params;
+  const meta: Message = {};
+  for (const [key, value] of Object.entries(isObject(_meta) ? _meta : {})) {
+    if (!key.startsWith('io.modelcontextprotocol/')) meta[key] = value;
+  }
+  return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+}
+
+export function createModernFront(runtime: SupervisorRuntime, options: ModernFrontOptions) {
+  const pool = new UpstreamPool(runtime, options.upstream, options.credentials);
+  const codec = options.codec ?? createStateCodec();
+  const retryTimeoutMs = options.retryTimeoutMs ?? 5 * 60_000;
+
+  const jsonAnswer = (res: ServerResponse, status: number, message: unknown) => {
+    const body = JSON.stringify(message);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, message: unknown): Promise<void> {
+    if (!isObject(message)) {
+      return jsonAnswer(res, 400, {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: 'Invalid Request: batches are not part of 2026-07-28' },
+      });
+    }
+    const id = message.id;
+    if (!('id' in message)) {
+      // "Notification POST: 202 … if accepted"; none has a meaning over HTTP in 2026-07-28.
+      res.writeHead(202).end();
+      return;
+    }
+    let envelope: ReturnType<typeof checkRequest>;
+    try {
+      envelope = checkRequest(req, message);
+    } catch (error) {
+      if (!(error instanceof LadderError)) throw error;
+      return jsonAnswer(res, error.status, {
+        jsonrpc: '2.0',
+        id: id ?? null,
+        error: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) },
+      });
+    }
+    const method = String(message.method);
+    const forward = forwardedFrom(req, options.credentials);
+    const request: PoolRequest = {
+      credentialId: forward.credential?.id ?? '',
+      headers: forward.headers,
+      clientCapabilities: envelope.capabilities,
+      clientInfo: envelope.info,
+    };
+    if (method !== 'server/discover' && method !== 'subscriptions/listen' && !CALLS.has(method)) {
+      return jsonAnswer(res, 404, {
+        jsonrpc: '2.0',
+        id,
+        error: { code: -32601, message: `Method not found: ${method}` },
+      });
+    }
+    const session = pool.sessionFor(request);
+    let initialized: Message;
+    try {
+      initialized = await session.ready;
+    } catch (error) {
+      return jsonAnswer(res, 502, {
+        jsonrpc: '2.0',
+        id,
+        error: { code: -32603, message: `The upstream could not be reached: ${(error as Error).message}` },
+      });
+    }
+    const serverInfo = isObject(initialized.serverInfo) ? initialized.serverInfo : undefined;
+    const withServerInfo = (result: Message): Message => ({
+      ...result,
+      _meta: {
+        ...(isObject(result._meta) ? result._meta : {}),
+        ...(serverInfo ? { [META.serverInfo]: serverInfo } : {}),
+      },
+    });
+    if (method === 'server/discover') {
+      return jsonAnswer(res, 200, {
+        jsonrpc: '2.0',
+        id,
+        result: withServerInfo({
+          resultType: 'complete',
+          supportedVersions: [MODERN_VERSION],
+          capabilities: isObject(initialized.capabilities) ? initialized.capabilities : {},
+          ...(typeof initialized.instructions === 'string' ? { instructions: initialized.instructions } : {}),
+          // Per credential and capabilities: never shared beyond that authorization context.
+          ttlMs: 0,
+          cacheScope: 'private',
+        }),
+      });
+    }
+    if (method === 'subscriptions/listen') return listen(session, initialized, message, res);
+    return call(session, message, method, envelope, res, request.credentialId, withServerInfo);
+  }
+
+  function call(
+    session: PooledSession,
+    message: Message,
+    method: string,
+    envelope: ReturnType<typeof checkRequest>,
+    res: ServerResponse,
+    credential: string,
+    withServerInfo: (result: Message) => Message,
+  ): void {
+    const answer = new ModernAnswer(res, options.keepAliveMs);
+    const params = isObject(message.params) ? message.params : {};
+    const progressToken = isObject(params._meta) ? params._meta.progressToken : undefined;
+    const minLevel = envelope.logLevel === undefined ? Number.POSITIVE_INFINITY : LOG_LEVELS.indexOf(envelope.logLevel);
+    const refuse = (text: string) =>
+      answer.finish({
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: -32602, message: text, data: { reason: 'invalid_request_state' } },
+      });
+
+    let actor: ReturnType<typeof createActor<typeof pendingCallMachine>>;
+    let upstreamId: string;
+    if ('requestState' in params) {
+      const verified = codec.verify(params.requestState, { method, credential });
+      const pending = verified.ok ? session.calls.get(verified.state.call as string) : undefined;
+      if (!verified.ok || pending === undefined || verified.state.pool !== session.key) {
+        return refuse('Invalid or expired requestState');
+      }
+      // A state answers one round: an older one is a replay.
+      if (
+        verified.state.round !== pending.actor.getSnapshot().context.round ||
+        !pending.actor.getSnapshot().matches('parked')
+      ) {
+        return refuse('Invalid or expired requestState: that round was answered already');
+      }
+      actor = pending.actor;
+      upstreamId = String(verified.state.call);
+    } else {
+      upstreamId = session.mintId();
+      actor = createActor(pendingCallMachine, {
+        input: {
+          upstreamId,
+          clientId: message.id as string | number,
+          clientCapabilities: envelope.capabilities,
+          retryTimeoutMs,
+        },
+      });
+    }
+
+    const stops: Array<() => void> = [];
+    const detach = () => {
+      for (const stop of stops.splice(0)) stop();
+    };
+    answer.onGone = () => {
+      detach();
+      actor.send({ type: 'client.gone' });
+    };
+    stops.push(
+      actor.on('call.send', ({ message: out, final }) => {
+        if (final) {
+          detach();
+          const result = isObject(out.result) ? out.result : undefined;
+          const shaped = result
+            ? {
+                ...out,
+                result: withServerInfo(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private', ...result } : result),
+              }
+            : out;
+          return answer.finish(shaped);
+        }
+        if (out.method === 'notifications/message') {
+          const level = isObject(out.params) ? LOG_LEVELS.indexOf(String(out.params.level)) : -1;
+          // "If it is absent, the server MUST NOT emit notifications/message for that request."
+          if (level < minLevel) return;
+        }
+        if (out.method === 'notifications/progress' && progressToken === undefined) return;
+        answer.send(out);
+      }).unsubscribe,
+      actor.on('call.inputRequired', ({ clientId, inputRequests, round }) => {
+        detach();
+        const requestState = codec.mint({
+          pool: session.key,
+          call: upstreamId,
+          round,
+          method,
+          credential,
+          expires: Date.now() + retryTimeoutMs,
+        });
+        answer.finish({
+          jsonrpc: '2.0',
+          id: clientId,
+          result: { resultType: 'input_required', inputRequests, requestState },
+        });
+      }).unsubscribe,
+    );
+
+    if ('requestState' in params) {
+      const responses = isObject(params.inputResponses) ? params.inputResponses : {};
+      actor.send({ type: 'client.retry', clientId: message.id as string | number, inputResponses: responses });
+      return;
+    }
+    actor.on('call.upstream', ({ message: out }) => {
+      void session.send(out).catch(() => {});
+    });
+    actor.start();
+    void session
+      .startCall(upstreamId, actor, {
+        jsonrpc: '2.0',
+        id: upstreamId,
+        method,
+        params: upstreamParams(params),
+      } as JsonRpcMessage)
+      .catch((error: unknown) => actor.send({ type: 'upstream.ended', detail: (error as Error).message }));
+  }
+
+  function listen(session: PooledSession, initialized: Message, message: Message, res: ServerResponse): void {
+    const answer = new ModernAnswer(res, options.keepAliveMs);
+    const capabilities = isObject(initialized.capabilities) ? initialized.capabilities : {};
+    const has = (name: string, flag: string) => isObject(capabilities[name]) && capabilities[name][flag] === true;
+    const params = isObject(message.params) ? message.params : {};
+    const asked = isObject(params.notifications) ? params.notifications : {};
+    // The subset the server can honour ("MUST NOT send a type that was not requested").
+    const honoured: Message = {};
+    if (asked.toolsListChanged === true && has('tools', 'listChanged')) honoured.toolsListChanged = true;
+    if (asked.promptsListChanged === true && has('prompts', 'listChanged')) honoured.promptsListChanged = true;
+    if (asked.resourcesListChanged === true && has('resources', 'listChanged')) honoured.resourcesListChanged = true;
+    const uris =
+      Array.isArray(asked.resourceSubscriptions) && has('resources', 'subscribe')
+        ? asked.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
+        : [];
+    if (uris.length > 0) honoured.resourceSubscriptions = uris;
+    const tag = (params_: unknown): Message => ({
+      ...(isObject(params_) ? params_ : {}),
+      _meta: {
+        ...(isObject(params_) && isObject(params_._meta) ? params_._meta : {}),
+        [META.subscription]: message.id,
+      },
+    });
+    answer.startStream();
+    // "The first message carrying the subscription id MUST be the acknowledgement."
+    answer.send({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { ...tag({}), notifications: honoured },
+    });
+    for (const uri of uris) void session.ask('resources/subscribe', { uri }).catch(() => undefined);
+    const wanted: Record<string, boolean> = {
+      'notifications/tools/list_changed': honoured.toolsListChanged === true,
+      'notifications/prompts/list_changed': honoured.promptsListChanged === true,
+      'notifications/resources/list_changed': honoured.resourcesListChanged === true,
+    };
+    const listener = (note: Message) => {
+      const method = String(note.method);
+      const updated =
+        method === 'notifications/resources/updated' && isObject(note.params) && uris.includes(String(note.params.uri));
+      if (wanted[method] || updated) answer.send({ jsonrpc: '2.0', method, params: tag(note.params) });
+    };
+    session.listeners.add(listener);
+    const stop = () => session.listeners.delete(listener);
+    // A graceful close when the pooled session ends: the listen's result, then the end.
+    const closed = () => {
+      stop();
+      answer.finish({
+        jsonrpc: '2.0',
+        id: message.id,
+        result: { resultType: 'complete', _meta: { [META.subscription]: message.id } },
+      });
+    };
+    session.closeListeners.add(closed);
+    answer.onGone = () => {
+      stop();
+      session.closeListeners.delete(closed);
+    };
+  }
+
+  return { handle, close: () => pool.close(), pool };
+}
+
+export type ModernFront = ReturnType<typeof createModernFront>;
