@@ -4,7 +4,7 @@
  * no FAILURE and no WARNING check (and, for client scenarios, a clean client exit).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -64,6 +64,37 @@ export class Suite {
   }
 
   /**
+   * Runs one server scenario against `url`, at `specVersion` when given (the suite picks the
+   * wire from it: 2026-07-28 is the stateless `_meta` envelope). The results go to a
+   * temporary folder, or under `outputDir` (kept) when given.
+   */
+  async server(url: string, scenario: string, specVersion?: string, outputDir?: string): Promise<Verdict> {
+    const dir = outputDir ?? mkdtempSync(join(tmpdir(), 'conformance-'));
+    mkdirSync(dir, { recursive: true });
+    try {
+      const { stdout, stderr } = await this.run([
+        'server',
+        '--url',
+        url,
+        '--scenario',
+        scenario,
+        '--output-dir',
+        dir,
+        ...(specVersion ? ['--spec-version', specVersion] : []),
+      ]);
+      // The newest run of the scenario wins (folder names end in a sortable timestamp).
+      return (
+        verdictsIn(dir, /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/).get(scenario) ?? {
+          passed: false,
+          reason: `no results saved (${(stderr.trim() || stdout.trim()).split('\n').at(-1)})`,
+        }
+      );
+    } finally {
+      if (!outputDir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
    * Runs one client scenario, the suite appending its test server's URL to `command` (split on
    * spaces: no spaces in its paths). `specVersion` (e.g. 2026-07-28) picks the wire the suite's
    * server speaks; the client gets it as MCP_CONFORMANCE_PROTOCOL_VERSION.
@@ -111,7 +142,7 @@ export class Suite {
 
 function verdictsIn(dir: string, pattern: RegExp): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
-  for (const entry of readdirSync(dir)) {
+  for (const entry of readdirSync(dir).sort()) {
     const scenario = pattern.exec(entry)?.[1];
     // A scenario not applicable at the requested --spec-version leaves an empty folder.
     if (!scenario || !existsSync(join(dir, entry, 'checks.json'))) continue;
