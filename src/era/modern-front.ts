@@ -269,14 +269,16 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
       const verified = codec.verify(params.requestState, { method, credential });
       const pending = verified.ok ? session.calls.get(verified.state.call as string) : undefined;
       if (!verified.ok || pending === undefined || verified.state.pool !== session.key) {
-        return refuse('Invalid or expired requestState');
+        refuse('Invalid or expired requestState');
+        return;
       }
       // A state answers one round: an older one is a replay.
       if (
         verified.state.round !== pending.actor.getSnapshot().context.round ||
         !pending.actor.getSnapshot().matches('parked')
       ) {
-        return refuse('Invalid or expired requestState: that round was answered already');
+        refuse('Invalid or expired requestState: that round was answered already');
+        return;
       }
       actor = pending.actor;
       upstreamId = String(verified.state.call);

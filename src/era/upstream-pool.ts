@@ -139,14 +139,21 @@ export class PooledSession {
       const waiter = this.waiting.get(String(id));
       if (waiter) {
         this.waiting.delete(String(id));
-        return waiter(message);
+        waiter(message);
+        return;
       }
       const call = this.calls.get(String(id));
-      if (call) return call.actor.send({ type: 'upstream.message', message });
+      if (call) {
+        call.actor.send({ type: 'upstream.message', message });
+        return;
+      }
     }
     const upstreamId = this.callOfStream.get(stream);
     const call = upstreamId === undefined ? undefined : this.calls.get(upstreamId);
-    if (call) return call.actor.send({ type: 'upstream.message', message });
+    if (call) {
+      call.actor.send({ type: 'upstream.message', message });
+      return;
+    }
     if (stream === STANDALONE_STREAM && typeof message.method === 'string') {
       if ('id' in message) {
         // A request outside any call cannot reach a 2026-07-28 client.

@@ -75,7 +75,13 @@ async function post(url: string, id: number, method: string, params: Record<stri
           .filter((l) => l.startsWith('data:'))
           .pop() ?? ''
       ).slice(5);
-  return { status: response.status, body: JSON.parse(data) as Record<string, any> };
+  return {
+    status: response.status,
+    body: JSON.parse(data) as Record<string, unknown> & {
+      result?: Record<string, unknown>;
+      error?: Record<string, unknown>;
+    },
+  };
 }
 
 async function modernClient(url: string) {
