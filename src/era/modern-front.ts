@@ -230,7 +230,8 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
         id,
         result: withServerInfo({
           resultType: 'complete',
-          supportedVersions: [MODERN_VERSION],
+          // The endpoint serves both eras: an initialize opens a session as before.
+          supportedVersions: [MODERN_VERSION, ...SESSION_ERA_VERSIONS],
           capabilities: isObject(initialized.capabilities) ? initialized.capabilities : {},
           ...(typeof initialized.instructions === 'string' ? { instructions: initialized.instructions } : {}),
           // Per credential and capabilities: never shared beyond that authorization context.
@@ -307,6 +308,10 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
         if (final) {
           detach();
           const result = isObject(out.result) ? out.result : undefined;
+          // "-32002 (resource not found) became -32602" (2026-07-28 changelog, SEP-2164).
+          if (isObject(out.error) && out.error.code === -32002) {
+            return answer.finish({ ...out, error: { ...out.error, code: -32602 } });
+          }
           const shaped = result
             ? {
                 ...out,
