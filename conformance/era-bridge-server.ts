@@ -68,9 +68,7 @@ export const SERVER_SCENARIOS_2026 = [
  * failing `npm run conformance`. One that passes while listed here fails the run, so that the
  * list never claims more than is true; one that fails while not listed fails it too.
  */
-export const SERVER_BRIDGE_PENDING: ReadonlyMap<string, string> = new Map<string, string>(
-  SERVER_SCENARIOS_2026.map((scenario) => [scenario, 'bridge not finished']),
-);
+export const SERVER_BRIDGE_PENDING: ReadonlyMap<string, string> = new Map<string, string>([]);
 
 export interface Server2026Row {
   scenario: string;
@@ -128,12 +126,20 @@ export function servers2026Problems({ upstream, rows }: Servers2026): string[] {
   return problems;
 }
 
-export function printServers2026({ upstream, rows }: Servers2026, write: (line: string) => void): void {
+/** One line per scenario (and the upstream's check); with `reasons`, the failing checks under a failing one. */
+export function printServers2026(
+  { upstream, rows }: Servers2026,
+  write: (line: string) => void,
+  reasons = false,
+): void {
   const mark = (v: Verdict) => (v.passed ? 'pass' : 'FAIL');
-  write(`server@${SPEC_2026} ${'(2025 upstream, SDK 1.x client)'.padEnd(47)} direct ${mark(upstream)}`);
+  const line = (name: string, where: string, v: Verdict, note = '') => {
+    write(`server@${SPEC_2026} ${name.padEnd(47)} ${where} ${mark(v)}${note}`);
+    if (reasons && !v.passed) write(`    ${v.reason}`);
+  };
+  line('(the 2025 upstream itself, SDK 1.x client)', 'direct', upstream);
   for (const { scenario, proxy } of rows) {
-    const pending = SERVER_BRIDGE_PENDING.has(scenario) ? ' (pending)' : '';
-    write(`server@${SPEC_2026} ${scenario.padEnd(47)} proxy ${mark(proxy)}${pending}`);
+    line(scenario, 'proxy', proxy, SERVER_BRIDGE_PENDING.has(scenario) ? ' (pending)' : '');
   }
 }
 
@@ -169,11 +175,15 @@ class RecordingClient {
   constructor(url: string, capabilities: ClientCapabilities) {
     this.client = new Client({ name: 'mcp-shepherd-conformance-upstream-check', version: '1.0.0' }, { capabilities });
     this.transport = new StreamableHTTPClientTransport(new URL(url));
-    const hold = async <T>(method: string, params: { _meta?: Record<string, unknown> | undefined } | undefined, answer: T) => {
+    const hold = async <T>(
+      method: string,
+      params: { _meta?: Record<string, unknown> | undefined } | undefined,
+      answer: T,
+    ) => {
       this.asked.push(`${String(params?._meta?.[INPUT_KEY_META])}:${method}`);
       this.open++;
       this.maxOpen = Math.max(this.maxOpen, this.open);
-      await new Promise((resolve) => setTimeout(resolve, 30)); // so that requests sent together are open together
+      await new Promise((resolve) => setTimeout(resolve, 100)); // so that requests sent together are open together
       this.open--;
       return answer;
     };
@@ -450,9 +460,7 @@ async function cli(args: string[]): Promise<number> {
     return 2;
   }
   const result = await runServers2026(node22(log), log, named.length > 0 ? named : SERVER_SCENARIOS_2026, outputDir);
-  printServers2026(result, (line) => process.stdout.write(`${line}\n`));
-  if (!result.upstream.passed) process.stdout.write(`    ${result.upstream.reason}\n`);
-  for (const { proxy } of result.rows) if (!proxy.passed) process.stdout.write(`    ${proxy.reason}\n`);
+  printServers2026(result, (line) => process.stdout.write(`${line}\n`), true);
   const problems = servers2026Problems(result);
   for (const problem of problems) log(`PROBLEM ${problem}`);
   return problems.length === 0 ? 0 : 1;

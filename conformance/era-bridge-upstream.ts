@@ -21,6 +21,7 @@
  *
  * Nothing here knows about 2026-07-28: what the scenarios see of that era, mcp-shepherd makes.
  */
+
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolRequestSchema,
@@ -40,6 +41,7 @@ import {
   type Tool,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { INPUT_KEY_META } from '../machines/pending-call.machine.js';
 import { DemoServer } from '../src/demo/demo-server.js';
 
 /**
@@ -47,7 +49,7 @@ import { DemoServer } from '../src/demo/demo-server.js';
  * give it. A proposal for the bridge (it is the only way to produce the keys the scenarios
  * check); the bridge may drop it from the params it passes on.
  */
-export const INPUT_KEY_META = 'mcp-shepherd/inputKey';
+export { INPUT_KEY_META };
 
 /** 2025-11-25 server/resources "Error Handling": Resource not found. */
 export const RESOURCE_NOT_FOUND = -32002;

@@ -1,5 +1,6 @@
 /** The conformance report (.artifacts/conformance.md, copied to docs/ by `npm run docs`) from one run's verdicts. */
 import type { Client2026Row } from './era-bridge.js';
+import type { Servers2026 } from './era-bridge-server.js';
 import type { Verdict } from './suite.js';
 
 interface ReportInput {
@@ -15,6 +16,9 @@ interface ReportInput {
   clients2026: readonly Client2026Row[];
   /** Scenarios the bridge does not pass yet, and why. */
   bridgePending: ReadonlyMap<string, string>;
+  /** The 2026-07-28 server scenarios through the proxy in front of a 2025 session server. */
+  servers2026: Servers2026;
+  serverBridgePending: ReadonlyMap<string, string>;
 }
 
 /**
@@ -95,6 +99,7 @@ export function renderReport(input: ReportInput): string {
         ]
       : []),
   );
+  lines.push(...servers2026Section(input));
 
   const failures: string[] = [];
   for (const scenario of input.scenarios) {
@@ -125,6 +130,15 @@ export function renderReport(input: ReportInput): string {
       }
     }
   }
+  if (!input.servers2026.upstream.passed) {
+    failures.push(
+      `- the 2025 upstream of the 2026-07-28 server scenarios, its own check: ${input.servers2026.upstream.reason}`,
+    );
+  }
+  for (const { scenario, proxy } of input.servers2026.rows) {
+    if (!proxy.passed)
+      failures.push(`- server **${scenario}** at 2026-07-28, via proxy: ${proxy.reason ?? 'no reason given'}`);
+  }
   lines.push('## Why each failure fails', '', ...(failures.length > 0 ? failures : ['Nothing failed.']), '');
   lines.push(
     '## Rerun',
@@ -133,8 +147,38 @@ export function renderReport(input: ReportInput): string {
     'npm run conformance        # about 2 minutes; installs Node 22 into .cache/node22 on first use',
     '```',
     '',
-    'It exits non-zero when a scenario passes directly but fails through the proxy, when one of the (†) scenarios fails through the proxy, when a client scenario fails through the proxy, or when a 2026-07-28 client scenario passes directly but fails through the proxy (a (‡) one excepted; one of those that passes fails the run as well, until it is taken off the list in `conformance/era-bridge.ts`). CI runs it after `npm test` (`.ci/run`).',
+    'It exits non-zero when a scenario passes directly but fails through the proxy, when one of the (†) scenarios fails through the proxy, when a client scenario fails through the proxy, or when a 2026-07-28 client scenario passes directly but fails through the proxy (a (‡) one excepted; one of those that passes fails the run as well, until it is taken off the list in `conformance/era-bridge.ts`), or when a 2026-07-28 server scenario fails through the proxy (a (§) one excepted, likewise: `conformance/era-bridge-server.ts`) or their 2025 upstream fails its own check. CI runs it after `npm test` (`.ci/run`).',
+    '',
+    'The 2026-07-28 server scenarios alone: `tsx conformance/era-bridge-server.ts [--output-dir <dir>] [scenario ...]` (about 20 seconds).',
     '',
   );
   return lines.join('\n');
+}
+
+function servers2026Section(input: ReportInput): string[] {
+  const { upstream, rows } = input.servers2026;
+  const pending = input.serverBridgePending;
+  const listed = rows.filter((r) => pending.has(r.scenario));
+  return [
+    '## Server scenarios at 2026-07-28 (era bridge, in front of a 2025 session server)',
+    '',
+    `The same 0.2.0-alpha suite's 2026-07-28 server scenarios, run with \`--spec-version 2026-07-28\` against \`mcp-shepherd --upstream <server>\` (default options) in front of a session-era server: conformance/era-bridge-upstream.ts, the SDK 1.x server with the tools, prompts and resources the scenarios call, written the 2025 way. Where a 2026-07-28 server answers \`input_required\`, its tools send \`elicitation/create\`, \`sampling/createMessage\` or \`roots/list\` on the call's stream and await the answer (two in sequence for multi-round, three at once for multiple inputs), each naming the \`inputRequests\` key the scenario expects in \`params._meta["mcp-shepherd/inputKey"]\`; list changes go to every session's GET stream; an unknown resource is the 2025-11-25 -32002. The suite speaks only the stateless wire, so what passes, the bridge provides.`,
+    '',
+    `The upstream on its own, checked first with an SDK 1.x client (2025-11-25: every tool asks for what the scenarios expect, under their keys, in their rounds; list changes reach every session; -32002 with \`data.uri\`): ${mark(upstream)}.`,
+    '',
+    `Summary: via proxy ${rows.filter((r) => r.proxy.passed).length}/${rows.length}.`,
+    '',
+    '| scenario | via proxy |',
+    '| --- | --- |',
+    ...rows.map((r) => `| ${r.scenario}${pending.has(r.scenario) ? ' (§)' : ''} | ${mark(r.proxy)} |`),
+    '',
+    ...(listed.length > 0
+      ? [
+          '(§) the bridge does not pass it yet; reported, but not failing the run:',
+          '',
+          ...listed.map((r) => `- ${r.scenario}: ${pending.get(r.scenario)}`),
+          '',
+        ]
+      : []),
+  ];
 }

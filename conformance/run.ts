@@ -11,17 +11,21 @@
  * test servers (and once without it, as the baseline). The 2026-07-28 client scenarios
  * (era-bridge.ts, the suite's 0.2.0-alpha line) run the SDK 2.x client directly as the
  * baseline and the SDK 1.x client through mcp-shepherd, which bridges it to the suite's
- * 2026-07-28 test servers.
+ * 2026-07-28 test servers. The 2026-07-28 server scenarios (era-bridge-server.ts) run against
+ * mcp-shepherd in front of a 2025 session server (era-bridge-upstream.ts): the other direction.
  *
  * Prints one line per scenario and `conformance: direct P/T passed, via proxy P/T passed`,
  * writes .artifacts/conformance.md (`npm run docs` copies it to docs/), and exits 1 when the proxy fails anything that passes directly,
  * a scenario the proxy must provide fails, a client scenario fails through the proxy, or a
  * 2026-07-28 client scenario that passes directly fails through the proxy (unless it is in
- * BRIDGE_PENDING; one listed there that passes fails the run too).
+ * BRIDGE_PENDING; one listed there that passes fails the run too), or a 2026-07-28 server
+ * scenario fails through the proxy (unless it is in SERVER_BRIDGE_PENDING, likewise) or the
+ * 2025 upstream behind them fails its own check.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { main as shepherd } from '../src/cli.js';
 import { BRIDGE_PENDING, runClients2026, SPEC_2026 } from './era-bridge.js';
+import { printServers2026, runServers2026, SERVER_BRIDGE_PENDING, servers2026Problems } from './era-bridge-server.js';
 import { node22 } from './node22.js';
 import { renderReport } from './report.js';
 import { Suite, suiteVersion, type Verdict } from './suite.js';
@@ -94,6 +98,7 @@ async function main(): Promise<number> {
   }
 
   const clients2026 = await runClients2026(node, log);
+  const servers2026 = await runServers2026(node, log);
 
   const problems: string[] = [];
   const mark = (v: Verdict) => (v.passed ? 'pass' : 'FAIL');
@@ -128,6 +133,9 @@ async function main(): Promise<number> {
     }
   }
 
+  printServers2026(servers2026, (line) => process.stdout.write(`${line}\n`));
+  problems.push(...servers2026Problems(servers2026));
+
   const count = (setup: string) => scenarios.filter((s) => verdict(setup, s).passed).length;
   const total = scenarios.length;
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -144,15 +152,19 @@ async function main(): Promise<number> {
       providedByProxy: PROVIDED_BY_PROXY,
       clients2026,
       bridgePending: BRIDGE_PENDING,
+      servers2026,
+      serverBridgePending: SERVER_BRIDGE_PENDING,
     }),
   );
   log('wrote .artifacts/conformance.md (`npm run docs` copies it to docs/conformance.md)');
   for (const problem of problems) log(`PROBLEM ${problem}`);
   const clientsPassed = clients.filter((c) => c.proxy.passed).length;
   const passed2026 = (where: 'direct' | 'proxy') => clients2026.filter((c) => c[where].passed).length;
+  const servers2026Passed = servers2026.rows.filter((r) => r.proxy.passed).length;
   process.stdout.write(
     `conformance clients: via proxy ${clientsPassed}/${clients.length} passed\n` +
       `conformance clients at ${SPEC_2026} (era bridge): direct (SDK 2.x) ${passed2026('direct')}/${clients2026.length} passed, via proxy (SDK 1.x) ${passed2026('proxy')}/${clients2026.length} passed\n` +
+      `conformance servers at ${SPEC_2026} (era bridge, 2025 upstream): via proxy ${servers2026Passed}/${servers2026.rows.length} passed\n` +
       `conformance: direct ${count('direct')}/${total} passed, via proxy ${count('proxy')}/${total} passed\n`,
   );
   return problems.length === 0 ? 0 : 1;

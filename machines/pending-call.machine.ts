@@ -23,11 +23,23 @@ export interface PendingCallInput {
   clientId: RequestId;
   /** The client's declared capabilities (the envelope's `clientCapabilities`). */
   clientCapabilities: Record<string, unknown>;
+  /**
+   * `inputResponses` the first request already carried: a request of the upstream under one
+   * of these keys is answered with it at once (a modern server uses what it is given).
+   */
+  prefilled?: Record<string, unknown>;
   collectMs?: number;
   retryTimeoutMs?: number;
 }
 
-export const DEFAULT_PENDING_CALL = { collectMs: 20, retryTimeoutMs: 5 * 60_000 } as const;
+export const DEFAULT_PENDING_CALL = { collectMs: 20, retryTimeoutMs: 5 * 60_000, prefilled: {} } as const;
+
+/**
+ * A 2025 server's request has no key of its own; one that names the key it wants in
+ * `params._meta["mcp-shepherd/inputKey"]` gets it (the conformance upstream does), any other
+ * `r<its id>`.
+ */
+export const INPUT_KEY_META = 'mcp-shepherd/inputKey';
 
 export type PendingCallEvent =
   /** A message on the call's upstream stream. */
@@ -76,7 +88,11 @@ const isRequest = (m: Record<string, unknown>) =>
   typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
 const isResponse = (m: Record<string, unknown>) => !('method' in m) && ('result' in m || 'error' in m);
 /** The key a request is asked under: stable, so a re-ask keeps it. */
-const keyOf = (id: unknown) => `r${String(id)}`;
+function keyOf(message: Record<string, unknown>): string {
+  const params = message.params as { _meta?: Record<string, unknown> } | undefined;
+  const named = params?._meta?.[INPUT_KEY_META];
+  return typeof named === 'string' && named !== '' ? named : `r${String(message.id)}`;
+}
 
 /** The call's response as the attached client gets it: its id, `resultType` (2026-07-28 `Result`). */
 function finalFor(context: PendingCallContext, message: Record<string, unknown>): Record<string, unknown> {
@@ -111,6 +127,7 @@ export const pendingCallMachine = setup({
       const message = messageOf(event);
       return typeof message.method === 'string' && !('id' in message);
     },
+    isPrefilled: ({ context, event }) => keyOf(messageOf(event)) in context.input.prefilled,
     answersAll: ({ context, event }) =>
       event.type === 'client.retry' && Object.keys(context.waiting).every((key) => key in event.inputResponses),
   },
@@ -151,7 +168,7 @@ export const pendingCallMachine = setup({
     }),
     takeRequest: assign(({ context, event }) => {
       const message = messageOf(event);
-      const key = keyOf(message.id);
+      const key = keyOf(message);
       return {
         waiting: {
           ...context.waiting,
@@ -159,6 +176,11 @@ export const pendingCallMachine = setup({
         },
         asked: [...context.asked, key],
       };
+    }),
+    answerPrefilled: enqueueActions(({ context, event, enqueue }) => {
+      const message = messageOf(event);
+      const result = context.input.prefilled[keyOf(message)];
+      enqueue.emit({ type: 'call.upstream', message: { jsonrpc: '2.0', id: message.id, result } });
     }),
     askClient: enqueueActions(({ context, enqueue }) => {
       const inputRequests: Record<string, Leg> = {};
@@ -220,6 +242,7 @@ export const pendingCallMachine = setup({
       on: {
         'upstream.message': [
           { guard: 'isFinal', target: 'done', actions: 'answer' },
+          { guard: and(['isServerRequest', 'isPrefilled']), actions: 'answerPrefilled' },
           { guard: and(['isServerRequest', 'lacksCapability']), target: 'done', actions: 'refuseCapability' },
           { guard: 'isServerRequest', target: 'collecting', actions: 'takeRequest' },
           { guard: 'isNotification', actions: 'relay' },

@@ -291,6 +291,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
           clientId: message.id as string | number,
           clientCapabilities: envelope.capabilities,
           retryTimeoutMs,
+          ...(isObject(params.inputResponses) ? { prefilled: params.inputResponses } : {}),
         },
       });
     }
@@ -312,6 +313,8 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
           if (isObject(out.error) && out.error.code === -32002) {
             return answer.finish({ ...out, error: { ...out.error, code: -32602 } });
           }
+          // -32021 is one of the ladder's: "HTTP 400" (when nothing of the answer has gone yet).
+          if (isObject(out.error) && out.error.code === -32021) return answer.finish(out, 400);
           const shaped = result
             ? {
                 ...out,

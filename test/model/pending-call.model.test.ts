@@ -71,8 +71,9 @@ const model: MachineModel<typeof pendingCallMachine, CallWorld> = {
       actor.on(type, (event) => w.log.push(event));
     }
   },
-  inputCount: 1,
-  input: () => input,
+  inputCount: 2,
+  input: (index) =>
+    index === 0 ? input : { ...input, prefilled: { r100: { action: 'accept', content: { early: true } } } },
   commands: ['upstream.message', 'client.retry', 'client.gone', 'upstream.ended'],
   steps: (snapshot) => {
     if (snapshot.status !== 'active') return [];
@@ -104,6 +105,14 @@ const model: MachineModel<typeof pendingCallMachine, CallWorld> = {
   effects: {
     'pendingCall.relaying --upstream.message[isFinal]--> pendingCall.done': (e) => {
       expect(final(e).result).toEqual({ content: [{ type: 'text', text: 'done' }], resultType: 'complete' });
+    },
+    'pendingCall.relaying --upstream.message[and(isServerRequest, isPrefilled)]--> (self)': (e) => {
+      // The first request already carried the answer: it goes upstream at once, the client is not asked.
+      expect(of(e, 'call.upstream').map((x) => x.message)).toEqual([
+        { jsonrpc: '2.0', id: 100, result: { action: 'accept', content: { early: true } } },
+      ]);
+      expect(of(e, 'call.inputRequired')).toEqual([]);
+      expect(e.after.snapshot.context.waiting).toEqual({});
     },
     'pendingCall.relaying --upstream.message[and(isServerRequest, lacksCapability)]--> pendingCall.done': (e) => {
       expect(final(e).error).toMatchObject({ code: -32021, data: { requiredCapabilities: { sampling: {} } } });
@@ -189,4 +198,4 @@ const model: MachineModel<typeof pendingCallMachine, CallWorld> = {
   },
 };
 
-await describeTransitions(model);
+await describeTransitions(model, (index) => (index === 0 ? '' : 'with inputResponses up front'));
