@@ -83,6 +83,8 @@ const CAPABILITY_OF: Record<string, string> = {
   'roots/list': 'roots',
 };
 
+/** An input response is a result object (ElicitResult, CreateMessageResult, ListRootsResult); anything else answers nothing. */
+const isAnswer = (value: unknown) => value !== null && typeof value === 'object' && !Array.isArray(value);
 const messageOf = (event: unknown) => (event as { message?: Record<string, unknown> }).message ?? {};
 const isRequest = (m: Record<string, unknown>) =>
   typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
@@ -127,9 +129,9 @@ export const pendingCallMachine = setup({
       const message = messageOf(event);
       return typeof message.method === 'string' && !('id' in message);
     },
-    isPrefilled: ({ context, event }) => keyOf(messageOf(event)) in context.input.prefilled,
+    isPrefilled: ({ context, event }) => isAnswer(context.input.prefilled[keyOf(messageOf(event))]),
     answersAll: ({ context, event }) =>
-      event.type === 'client.retry' && Object.keys(context.waiting).every((key) => key in event.inputResponses),
+      event.type === 'client.retry' && Object.keys(context.waiting).every((key) => isAnswer(event.inputResponses[key])),
   },
   actions: {
     relay: enqueueActions(({ event, enqueue }) => {
@@ -194,7 +196,7 @@ export const pendingCallMachine = setup({
       if (event.type !== 'client.retry') return;
       const waiting = { ...context.waiting };
       for (const [key, pending] of Object.entries(context.waiting)) {
-        if (!(key in event.inputResponses)) continue;
+        if (!isAnswer(event.inputResponses[key])) continue;
         enqueue.emit({
           type: 'call.upstream',
           message: { jsonrpc: '2.0', id: pending.id, result: event.inputResponses[key] },
