@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MODERN_VERSION } from '../../machines/era-rules.js';
 import type { Forwarded, UpstreamTarget } from '../../machines/session.types.js';
 import { type CredentialPolicy, credentialPolicy, forwardedFrom } from '../auth/credentials.js';
 import { IdentityResolver } from '../auth/identity.js';
@@ -56,6 +57,9 @@ export interface McpHandlerOptions {
   /** Serve 2026-07-28 clients (default true when `upstream` is given). */
   modernClients?: boolean | undefined;
 }
+
+const mayBeModern = (req: IncomingMessage, text: string) =>
+  text.includes('io.modelcontextprotocol/protocolVersion') || header(req, 'mcp-protocol-version') === MODERN_VERSION;
 
 function parseJson(text: string): unknown {
   try {
@@ -166,7 +170,8 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         throw new BodyTooLargeError(maxBodyBytes);
       }
       // "A request carrying modern per-request _meta is served statelessly" (2026-07-28).
-      if (modern !== undefined) {
+      // A substring test first: the session era's hot path parses its body once, below.
+      if (modern !== undefined && mayBeModern(req, body.text)) {
         const message = parseJson(body.text);
         if (isModernRequest(req, message)) return modern.handle(req, res, message);
       }
