@@ -96,6 +96,13 @@ function keyOf(message: Record<string, unknown>): string {
   return typeof named === 'string' && named !== '' ? named : `r${String(message.id)}`;
 }
 
+/** The call's end as an error for the attached client. */
+const errorToClient = (context: PendingCallContext, code: number, message: string, data?: unknown) => ({
+  type: 'call.send' as const,
+  final: true,
+  message: { jsonrpc: '2.0', id: context.clientId, error: { code, message, ...(data !== undefined ? { data } : {}) } },
+});
+
 /** The call's response as the attached client gets it: its id, `resultType` (2026-07-28 `Result`). */
 function finalFor(context: PendingCallContext, message: Record<string, unknown>): Record<string, unknown> {
   if ('error' in message) return { jsonrpc: '2.0', id: context.clientId, error: message.error };
@@ -153,19 +160,14 @@ export const pendingCallMachine = setup({
           error: { code: -32601, message: `the client cannot serve ${String(message.method)}` },
         },
       });
-      enqueue.emit({
-        type: 'call.send',
-        final: true,
-        message: {
-          jsonrpc: '2.0',
-          id: context.clientId,
-          error: {
-            code: -32021,
-            message: `The server needs the client capability ${capability}, which the request did not declare.`,
-            data: { requiredCapabilities: { [capability]: {} } },
-          },
-        },
-      });
+      enqueue.emit(
+        errorToClient(
+          context,
+          -32021,
+          `The server needs the client capability ${capability}, which the request did not declare.`,
+          { requiredCapabilities: { [capability]: {} } },
+        ),
+      );
       enqueue.emit({ type: 'call.upstream', message: cancelOf(context, 'the client lacks a capability') });
     }),
     takeRequest: assign(({ context, event }) => {
@@ -217,15 +219,7 @@ export const pendingCallMachine = setup({
     }),
     failEnded: enqueueActions(({ context, event, enqueue }) => {
       const detail = (event as { detail?: string }).detail ?? 'ended';
-      enqueue.emit({
-        type: 'call.send',
-        final: true,
-        message: {
-          jsonrpc: '2.0',
-          id: context.clientId,
-          error: { code: -32603, message: `The upstream call ended without an answer: ${detail}` },
-        },
-      });
+      enqueue.emit(errorToClient(context, -32603, `The upstream call ended without an answer: ${detail}`));
     }),
   },
 }).createMachine({

@@ -12,6 +12,7 @@ import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { startServerEverything } from '../support/frameworks/server-everything.js';
 import type { FrameworkServer } from '../support/frameworks/types.js';
+import { countWithProgress } from '../support/progress-call.js';
 import { waitFor } from '../support/wait.js';
 
 let upstream: DemoServer | undefined;
@@ -118,13 +119,7 @@ describe('2026-07-28 clients → mcp-shepherd → 2025 session server', () => {
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'count', 'confirm', 'summarize']));
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi');
-    const progress: number[] = [];
-    const counted = await client.callTool(
-      { name: 'count', arguments: { n: 3 } },
-      { onprogress: (p) => progress.push(p.progress) },
-    );
-    expect(textOf(counted)).toBe('counted to 3');
-    expect(progress).toEqual([1, 2, 3]);
+    expect(await countWithProgress(client, 3)).toEqual({ text: 'counted to 3', progress: [1, 2, 3] });
     const read = await client.readResource({ uri: 'demo://readme' });
     expect((read.contents[0] as { text?: string }).text).toBe('mcp-shepherd demo resource');
     const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'ada' } });

@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { type ModernServer, startModernServer } from '../support/modern-server.js';
+import { countWithProgress } from '../support/progress-call.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait.js';
 
@@ -238,13 +239,7 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     await client.connect(new Transport2(new URL(url)));
     clients.push(client);
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
-    const progress: number[] = [];
-    const counted = await client.callTool(
-      { name: 'count', arguments: { n: 3 } },
-      { onprogress: (p) => progress.push(p.progress) },
-    );
-    expect(textOf(counted)).toBe('counted to 3');
-    expect(progress).toEqual([1, 2, 3]);
+    expect(await countWithProgress(client, 3)).toEqual({ text: 'counted to 3', progress: [1, 2, 3] });
     expect(textOf(await client.callTool({ name: 'confirm', arguments: {} }))).toBe('confirmed: {"ok":true}');
   });
 
