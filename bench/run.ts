@@ -76,6 +76,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const results: Record<string, ScenarioResult | { error: string }> = {};
   const summary: Record<string, number | null> = {};
+  const extra: Record<string, number> = {};
   for (const scenario of chosen) {
     log(`${scenario.name}: start`);
     const t0 = Date.now();
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
       const result = await scenario.run({ quick, logDir, cpuProfDir, log });
       results[scenario.name] = result;
       summary[scenario.name] = result.headline.ratio;
+      Object.assign(extra, result.summary);
       log(
         `${scenario.name}: ${result.headline.ratio} (${result.headline.means}) in ${Math.round((Date.now() - t0) / 1000)} s`,
       );
@@ -95,6 +97,7 @@ async function main(): Promise<number> {
     }
   }
 
+  Object.assign(summary, extra);
   const date = new Date().toISOString().slice(0, 10);
   const suffix = `${quick ? '-quick' : ''}${wanted.length > 0 ? `-${chosen.map((s) => s.name).join('-')}` : ''}`;
   const file = join(benchDir, 'results', `${date}${suffix}.json`);

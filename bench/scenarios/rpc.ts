@@ -107,6 +107,8 @@ function verdict(figures: Record<string, unknown>): ScenarioResult {
   const c32 = figures.c32 as ReturnType<typeof summarizeConcurrency>;
   return {
     headline: { ratio: c32.proxyThroughputVsDirect, means: 'tools/call throughput at concurrency 32, proxy / direct' },
+    // CPU of one JSON request at concurrency 1, the proxy's and nginx's: the ratio that says what a gateway costs.
+    summary: { cpuUsPerRequest: c1.proxy.cpuUsPerRequest, nginxCpuUsPerRequest: c1.nginx.cpuUsPerRequest },
     targets: [
       {
         target: 'throughput through the proxy >= 0.8x direct at concurrency 32',

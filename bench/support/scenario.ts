@@ -22,6 +22,8 @@ export interface TargetCheck {
 export interface ScenarioResult {
   /** The one ratio in the summary line, and what it is a ratio of. */
   headline: { ratio: number; means: string };
+  /** More figures for the summary line (its keys stay; these are added after them). */
+  summary?: Record<string, number>;
   targets: TargetCheck[];
   /** Every figure, for bench/results/<date>.json. */
   figures: Record<string, unknown>;
