@@ -22,7 +22,8 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { type FetchHandler, LoopbackHttp, nodeListener } from './frameworks/loopback-http.js';
-import { confirmSchema, sleep } from './frameworks/types.js';
+import { registerCount } from './frameworks/sdk2-tools.js';
+import { confirmSchema } from './frameworks/types.js';
 
 export interface RecordedRequest {
   /** The HTTP method. */
@@ -160,28 +161,7 @@ function registerTools(
 ): void {
   server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async (args) => text(args.text));
 
-  server.registerTool(
-    'count',
-    { inputSchema: z.object({ n: z.number().int().min(1), delayMs: z.number().int().min(0).default(0) }) },
-    async ({ n, delayMs }, ctx) => {
-      const progressToken = ctx.mcpReq._meta?.progressToken;
-      for (let i = 1; i <= n; i++) {
-        if (i > 1) await sleep(delayMs);
-        // "The server MUST treat a disconnect as cancel": stop counting.
-        if (ctx.mcpReq.signal.aborted) {
-          onCancelled(i - 1);
-          return text(`cancelled at ${i - 1}`);
-        }
-        if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken, progress: i, total: n },
-          });
-        }
-      }
-      return text(`counted to ${n}`);
-    },
-  );
+  registerCount(server, onCancelled);
 
   server.registerTool('confirm', { inputSchema: z.object({}) }, async (_args, ctx) => {
     const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');

@@ -3,10 +3,12 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { confirmSchema, confirmText, sleep } from './types.js';
 
-export function registerSdk2Tools(server: McpServer): void {
-  server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
+/**
+ * `count {n, delayMs}`: n progress notifications (when asked for), then `counted to n`. A
+ * request cancelled meanwhile ("MUST treat a disconnect as cancel") stops, and `onCancelled`
+ * hears how far it got.
+ */
+export function registerCount(server: McpServer, onCancelled?: (at: number) => void): void {
   server.registerTool(
     'count',
     { inputSchema: z.object({ n: z.number().int().min(1), delayMs: z.number().int().min(0).default(0) }) },
@@ -14,6 +16,10 @@ export function registerSdk2Tools(server: McpServer): void {
       const progressToken = ctx.mcpReq._meta?.progressToken;
       for (let i = 1; i <= n; i++) {
         if (i > 1) await sleep(delayMs);
+        if (ctx.mcpReq.signal.aborted) {
+          onCancelled?.(i - 1);
+          return { content: [{ type: 'text', text: `cancelled at ${i - 1}` }] };
+        }
         if (progressToken !== undefined) {
           await ctx.mcpReq.notify({
             method: 'notifications/progress',
@@ -24,6 +30,13 @@ export function registerSdk2Tools(server: McpServer): void {
       return { content: [{ type: 'text', text: `counted to ${n}` }] };
     },
   );
+}
+
+export function registerSdk2Tools(server: McpServer): void {
+  server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+    content: [{ type: 'text', text }],
+  }));
+  registerCount(server);
   server.registerTool('confirm', { inputSchema: z.object({}) }, async (_args, ctx) => {
     const result = await ctx.mcpReq.elicitInput({ mode: 'form', message: 'Proceed?', requestedSchema: confirmSchema });
     return { content: [{ type: 'text', text: confirmText(result) }] };
