@@ -44,6 +44,9 @@ export function onStreamEvent(fromStall: boolean) {
   const target = fromStall ? { target: '#connection.streaming.open.health.receiving' } : {};
   return [
     { guard: 'isRepeat' as const, ...target, actions: ['markActive' as const, ...recovery] },
+    // An event with an id and no data (a priming event) is only a resume point: kept here,
+    // not handed on (the session would drop it; this saves it a step per stream).
+    { guard: 'isPriming' as const, ...target, actions: ['recordEvent' as const, ...recovery] },
     {
       guard: 'completesStream' as const,
       target: '#connection.closed',

@@ -90,6 +90,7 @@ export const connectionMachine = setup({
       params.counts && context.attempt + 1 > context.options.backoff.maxAttempts,
     heartbeatEnabled: ({ context }) => context.options.heartbeatTimeoutMs > 0,
     wasActive: ({ context }) => context.active,
+    isPriming: ({ event }) => event.type === 'stream.event' && event.data === '',
     isRepeat: ({ context, event }) =>
       event.type === 'stream.event' && event.id !== undefined && context.recentIds.includes(event.id),
     /** A POST stream resumed with GET, still waiting for its responses: its silence is watched. */

@@ -153,6 +153,7 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       { type: 'stream.bytes' },
       { type: 'stream.end' },
       { type: 'stream.event', id: fresh, data: JSON.stringify(notification), message: notification },
+      { type: 'stream.event', id: `${fresh}-p`, data: '' },
       { type: 'stream.event', id: `${fresh}-r`, data: JSON.stringify(response), message: response },
     ];
     if (context.lastEventId !== undefined) {
@@ -296,6 +297,12 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       expect(deliveries(e)).toEqual([]);
       expect(e.after.snapshot.context.active).toBe(true);
     },
+    'connection.streaming.open.health.receiving --stream.event[isPriming]--> (self)': (e) => {
+      // The resume point is kept; nothing goes to the parent.
+      expect(deliveries(e)).toEqual([]);
+      expect(e.after.snapshot.context.lastEventId).toBe(lastReaderEvent(e)?.id);
+      expect(e.after.snapshot.context.active).toBe(true);
+    },
     'connection.streaming.open.health.receiving --stream.event[completesStream]--> connection.closed': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       ended('closed', 'completed')(e);
@@ -324,6 +331,12 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
       reported('open', 'recovered')(e);
       expect(deliveries(e)).toEqual([]);
     },
+    'connection.streaming.open.health.stalled --stream.event[isPriming]--> connection.streaming.open.health.receiving':
+      (e) => {
+        reported('open', 'recovered')(e);
+        expect(deliveries(e)).toEqual([]);
+        expect(e.after.snapshot.context.lastEventId).toBe(lastReaderEvent(e)?.id);
+      },
     'connection.streaming.open.health.stalled --stream.event[completesStream]--> connection.closed': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
       ended('closed', 'completed')(e);
