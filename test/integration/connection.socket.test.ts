@@ -81,8 +81,19 @@ describe('connection over real sockets', () => {
     p.clock.advance(1);
     expect((await server.waitForRequests(2)).headers['last-event-id']).toBe('e1');
     await p.until(() => p.ids().includes('e2'), 'e2');
-    expect(p.ids()).toEqual(['p1', 'e1', 'e2']);
-    expect(p.deliveries[0]?.event.data).toBe('');
+    // The priming event is the connection's resume point, not something for its parent.
+    expect(p.ids()).toEqual(['e1', 'e2']);
+  });
+
+  it('resumes from a priming event that came alone', async () => {
+    server.enqueue(sse([{ retry: 100, id: 'p1', data: '' }], 'close'));
+    server.enqueue(sse([ev('e1')], 'hold'));
+    const p = connect();
+    await p.nextStatus('waiting');
+    p.clock.advance(100);
+    expect((await server.waitForRequests(2)).headers['last-event-id']).toBe('p1');
+    await p.until(() => p.ids().includes('e1'), 'e1');
+    expect(p.ids()).toEqual(['e1']);
   });
 
   it('waits what Retry-After says on 503 (seconds form)', async () => {
@@ -220,7 +231,7 @@ describe('connection over real sockets', () => {
     expect(resume.headers['content-type']).toBeUndefined();
     await p.until(() => p.output !== undefined, 'output');
     expect(p.output).toMatchObject({ state: 'closed', reason: 'completed' });
-    expect(p.ids()).toEqual(['p0', 'n1', 'r1']);
+    expect(p.ids()).toEqual(['n1', 'r1']);
     await resume.closed; // the finished stream's request is released
   });
 
