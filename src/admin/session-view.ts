@@ -35,6 +35,8 @@ export interface SessionView {
   state: unknown;
   status: string;
   protocolVersion: string | undefined;
+  /** `2026-07-28` when the proxy bridges the session to a 2026-07-28 upstream. */
+  upstreamEra: 'session' | '2026-07-28';
   ageMs: number;
   idleMs: number;
   /** Until the idle timeout (when idle) or the lifetime ends, whichever is first. */
@@ -97,6 +99,7 @@ export class SessionViews {
       state: info.value,
       status: info.status,
       protocolVersion: info.protocolVersion,
+      upstreamEra: info.upstreamEra,
       ageMs,
       idleMs,
       expiresInMs,

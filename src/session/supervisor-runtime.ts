@@ -113,6 +113,8 @@ export interface SessionInfo {
   value: unknown;
   status: string;
   protocolVersion: string | undefined;
+  /** What the upstream speaks: `session` (2025, as the client), or `2026-07-28` bridged (docs/era-bridge.md). */
+  upstreamEra: 'session' | '2026-07-28';
   reinitializations: number;
   limits: SessionLimits;
   streams: StreamInfo[];
@@ -285,12 +287,12 @@ export class SupervisorRuntime {
   /** What a session is doing now: its state, its streams and process, its event log. */
   inspect(sessionId: string): SessionInfo | undefined {
     const actor = this.actorOf(sessionId);
-    return actor === undefined ? undefined : describeSession(actor);
+    return actor === undefined ? undefined : describeSession(actor, this.bridges);
   }
 
   /** Every live session, described. */
   inspectAll(): SessionInfo[] {
-    return this.sessionActors().map(describeSession);
+    return this.sessionActors().map((actor) => describeSession(actor, this.bridges));
   }
 
   /** Running totals for metrics: events replayed to resuming clients, events evicted from full logs. */
@@ -316,7 +318,7 @@ export class SupervisorRuntime {
   }
 }
 
-function describeSession(actor: SessionActorRef): SessionInfo {
+function describeSession(actor: SessionActorRef, bridges: SessionBridges): SessionInfo {
   const snapshot = actor.getSnapshot();
   const { context } = snapshot;
   const streams: StreamInfo[] = Object.entries(context.streams.entries).map(([key, entry]) => {
@@ -353,6 +355,7 @@ function describeSession(actor: SessionActorRef): SessionInfo {
     value: snapshot.value,
     status: snapshot.status,
     protocolVersion: context.protocolVersion,
+    upstreamEra: bridges.get(context.sessionId) ? '2026-07-28' : 'session',
     reinitializations: context.reinitializations,
     limits: context.limits,
     streams,

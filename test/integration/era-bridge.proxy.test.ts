@@ -94,6 +94,8 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     const url = await proxyTo();
     const { client } = await sdk1(url);
     expect(client.getServerVersion()?.name).toBe('modern-upstream');
+    // The operator sees which sessions are bridged.
+    expect((shepherd as Shepherd).listSessions().map((v) => v.upstreamEra)).toEqual(['2026-07-28']);
     expect(client.getServerCapabilities()?.tools).toBeDefined();
     const server = upstream as ModernServer;
     // The upstream never saw an initialize: the proxy answered it.

@@ -36,6 +36,7 @@ export interface SessionData {
   state: unknown;
   status: string | undefined;
   protocolVersion: string | undefined;
+  upstreamEra: string | undefined;
   ageMs: number | undefined;
   idleMs: number | undefined;
   expiresInMs: number | undefined;
@@ -88,6 +89,7 @@ function readSession(raw: JsonRecord, id: string): SessionData {
     state: raw.state,
     status: text(raw.status),
     protocolVersion: text(raw.protocolVersion),
+    upstreamEra: text(raw.upstreamEra),
     ageMs: finite(raw.ageMs),
     idleMs: finite(raw.idleMs),
     expiresInMs: finite(raw.expiresInMs),

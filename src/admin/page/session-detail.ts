@@ -135,6 +135,8 @@ export class SessionDetailView {
     const log = session.eventLog;
     fact(facts, 'event log', `${log.events} events \u00b7 ${formatBytes(log.bytes)}`, 'event-log');
     fact(facts, 'protocol', session.protocolVersion ?? '\u2013');
+    // A bridged session: the client's revision here, 2026-07-28 upstream.
+    if (session.upstreamEra === '2026-07-28') fact(facts, 'upstream', '2026-07-28 (bridged)');
     fact(facts, 'status', session.status ?? '\u2013');
     fact(facts, 're-initializations', String(session.reinitializations));
     fact(facts, 'reconnects', String(totalReconnects(session)));
