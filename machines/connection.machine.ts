@@ -291,9 +291,12 @@ export const connectionMachine = setup({
             // then sends nothing more for the request: each period of silence resumes again,
             // and after maxSilentResumes in a row the request gets a clear error.
             resume: {
-              initial: 'idle',
+              // Decided once per open (what it reads does not change while the stream is open):
+              // an eventless transition left in place would be looked at on every event.
+              initial: 'choosing',
               states: {
-                idle: { always: { guard: 'watchesResume', target: 'watching' } },
+                choosing: { always: [{ guard: 'watchesResume', target: 'watching' }, { target: 'idle' }] },
+                idle: {},
                 watching: {
                   entry: 'markResumeCheckpoint',
                   after: {

@@ -348,7 +348,11 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     'connection.streaming.open.health.stalled --after stallGrace[and(mayRetry, attemptsExhausted(true))]--> connection.failed':
       ended('failed', 'attempts-exhausted'),
     'connection.streaming.open.health.stalled --after stallGrace[mayRetry]--> connection.waiting': willRetry('stalled'),
-    'connection.streaming.open.resume.idle --always[watchesResume]--> connection.streaming.open.resume.watching': (
+    'connection.streaming.open.resume.choosing --always--> connection.streaming.open.resume.idle': (e) => {
+      // Not a resumed POST still waiting: no silence watch, no timer for it.
+      expect(e.after.clock.pending()).not.toContain(3000);
+    },
+    'connection.streaming.open.resume.choosing --always[watchesResume]--> connection.streaming.open.resume.watching': (
       e,
     ) => {
       // Resumed and still waiting for its answer: the watch starts from where the stream is.
