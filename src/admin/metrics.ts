@@ -55,6 +55,24 @@ export class ShepherdMetrics {
       },
     });
     new Gauge({
+      name: 'mcp_shepherd_bridged_sessions',
+      help: 'Live 2025 sessions whose upstream speaks 2026-07-28 (the era bridge)',
+      registers,
+      collect() {
+        this.set(runtime.bridges.size);
+      },
+    });
+    new Gauge({
+      name: 'mcp_shepherd_upstream_eras',
+      help: "Upstream URLs by what the proxy knows of their era (its era actor's state: unknown, probing, modern, legacy)",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { state } of runtime.eras.known()) this.inc({ state });
+      },
+    });
+    new Gauge({
       name: 'mcp_shepherd_stdio_processes',
       help: 'stdio server processes of live sessions, by process state (spawning, replaying, ready, restarting, stopping)',
       labelNames: ['state'],

@@ -63,7 +63,10 @@ export class UpstreamEras {
 
   /** What is known of each upstream, for the admin API. */
   known(): Array<{ url: string; state: string }> {
-    return [...this.actors].map(([url, actor]) => ({ url, state: JSON.stringify(actor.getSnapshot().value) }));
+    return [...this.actors].map(([url, actor]) => {
+      const { value } = actor.getSnapshot();
+      return { url, state: typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown') };
+    });
   }
 
   stop(): void {

@@ -96,6 +96,9 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     expect(client.getServerVersion()?.name).toBe('modern-upstream');
     // The operator sees which sessions are bridged.
     expect((shepherd as Shepherd).listSessions().map((v) => v.upstreamEra)).toEqual(['2026-07-28']);
+    const metrics = await (shepherd as Shepherd).metrics.registry.metrics();
+    expect(metrics).toContain('mcp_shepherd_bridged_sessions 1');
+    expect(metrics).toContain('mcp_shepherd_upstream_eras{state="modern"} 1');
     expect(client.getServerCapabilities()?.tools).toBeDefined();
     const server = upstream as ModernServer;
     // The upstream never saw an initialize: the proxy answered it.
