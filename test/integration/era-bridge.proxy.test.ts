@@ -15,6 +15,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DemoServer } from '../../src/demo/demo-server.js';
 import { createShepherd, type Shepherd } from '../../src/index.js';
 import { createLogger } from '../../src/log.js';
 import { type ModernServer, startModernServer } from '../support/modern-server.js';
@@ -257,5 +258,65 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     await new Promise((r) => setTimeout(r, 100));
     await client.callTool({ name: 'add_tool', arguments: { name: 'later' } });
     await waitFor(() => listChanged.length > 0, 'tools/list_changed');
+  });
+
+  describe('--upstream-protocol in front of a session-era server (the SDK 1.x demo server)', () => {
+    async function demoBehind(upstreamProtocol?: 'auto' | '2025' | '2026-07-28') {
+      const demo = await DemoServer.start();
+      const bodies: Array<{ method?: string }> = [];
+      demo.beforeRequest = (_req, _res, body) => {
+        if (body !== undefined) bodies.push(body as { method?: string });
+        return false;
+      };
+      shepherd = createShepherd({
+        upstream: { url: demo.urlVia() },
+        logger: createLogger('silent'),
+        ...(upstreamProtocol ? { upstreamProtocol } : {}),
+      });
+      const url = (await shepherd.listen({ port: 0 })).url;
+      return { demo, bodies, url };
+    }
+    const connectPlain = async (url: string) => {
+      const client = new Client({ name: 'plain', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      clients.push(client);
+      return client;
+    };
+
+    it('auto: one probe for the URL, then sessions go through as sessions', async () => {
+      const { demo, bodies, url } = await demoBehind();
+      try {
+        await connectPlain(url);
+        await connectPlain(url);
+        expect(bodies.filter((b) => b.method === 'server/discover')).toHaveLength(1);
+        expect(bodies.filter((b) => b.method === 'initialize')).toHaveLength(2);
+        expect((shepherd as Shepherd).listSessions().map((v) => v.upstreamEra)).toEqual(['session', 'session']);
+      } finally {
+        for (const client of clients.splice(0)) await client.close().catch(() => {});
+        await demo.close();
+      }
+    });
+
+    it('2025: never probes', async () => {
+      const { demo, bodies, url } = await demoBehind('2025');
+      try {
+        const client = await connectPlain(url);
+        expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+        expect(bodies.filter((b) => b.method === 'server/discover')).toEqual([]);
+      } finally {
+        for (const client of clients.splice(0)) await client.close().catch(() => {});
+        await demo.close();
+      }
+    });
+
+    it('2026-07-28: a server that does not answer server/discover is never fallen back to; the initialize fails clearly', async () => {
+      const { demo, bodies, url } = await demoBehind('2026-07-28');
+      try {
+        await expect(connectPlain(url)).rejects.toThrow(/does not speak 2026-07-28/);
+        expect(bodies.filter((b) => b.method === 'initialize')).toEqual([]);
+      } finally {
+        await demo.close();
+      }
+    });
   });
 });
