@@ -142,7 +142,8 @@ describe('resuming through the proxy', () => {
       const { headers } = await openSession(smallUrl, '2025-11-25');
       const sessionId = headers['mcp-session-id'] as string;
       // Three calls whose clients leave after the priming event: their streams go on upstream,
-      // and their events fill the two-event log, the first call's first.
+      // and their answers (one event each, 300 ms later: long after the client left, however
+      // loaded the machine) fill the two-event log, the first call's first.
       const primingIds: string[] = [];
       for (let i = 0; i < 3; i++) {
         const controller = new AbortController();
@@ -153,7 +154,7 @@ describe('resuming through the proxy', () => {
             jsonrpc: '2.0',
             id: 10 + i,
             method: 'tools/call',
-            params: { name: 'count', arguments: { n: 1, delayMs: 10 }, _meta: { progressToken: i } },
+            params: { name: 'count', arguments: { n: 1, delayMs: 300 } },
           }),
           signal: controller.signal,
         });
