@@ -96,6 +96,15 @@ function keyOf(message: Record<string, unknown>): string {
   return typeof named === 'string' && named !== '' ? named : `r${String(message.id)}`;
 }
 
+/** A request's params as the client is asked them: the key hint is the proxy's business. */
+function withoutKeyHint(params: unknown): unknown {
+  const meta = (params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  if (meta === undefined || !(INPUT_KEY_META in meta)) return params;
+  const { [INPUT_KEY_META]: _hint, ...rest } = meta;
+  const { _meta: _old, ...others } = params as Record<string, unknown>;
+  return Object.keys(rest).length > 0 ? { ...others, _meta: rest } : others;
+}
+
 /** The call's end as an error for the attached client. */
 const errorToClient = (context: PendingCallContext, code: number, message: string, data?: unknown) => ({
   type: 'call.send' as const,
@@ -176,7 +185,10 @@ export const pendingCallMachine = setup({
       return {
         waiting: {
           ...context.waiting,
-          [key]: { id: message.id as RequestId, leg: { method: String(message.method), params: message.params } },
+          [key]: {
+            id: message.id as RequestId,
+            leg: { method: String(message.method), params: withoutKeyHint(message.params) },
+          },
         },
         asked: [...context.asked, key],
       };
