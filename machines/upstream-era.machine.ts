@@ -25,10 +25,17 @@ export const DEFAULT_LEGACY_RECHECK_MS = 10 * 60_000;
 export interface ProbeInput {
   /** The asking client's headers for the upstream (its credential): the probe carries them. */
   forwarded: Readonly<Record<string, string>> | undefined;
+  /** The asking client's info and capabilities (from its initialize), for the probe's envelope. */
+  client?: ProbeClient | undefined;
+}
+
+export interface ProbeClient {
+  info?: Record<string, unknown> | undefined;
+  capabilities?: Record<string, unknown> | undefined;
 }
 
 export type UpstreamEraEvent =
-  | { type: 'era.need'; forwarded?: Readonly<Record<string, string>> | undefined }
+  | { type: 'era.need'; forwarded?: Readonly<Record<string, string>> | undefined; client?: ProbeClient | undefined }
   | { type: 'era.failed'; detail: string };
 
 /** The verdict for the session that asked; `cached` when no probe was needed. */
@@ -38,6 +45,7 @@ interface UpstreamEraContext {
   pinned: boolean;
   legacyRecheckMs: number;
   forwarded: Readonly<Record<string, string>> | undefined;
+  client: ProbeClient | undefined;
   verdict: ProbeVerdict | undefined;
 }
 
@@ -67,7 +75,9 @@ export const upstreamEraMachine = setup({
     isUncacheable: ({ context }) => context.verdict?.kind !== 'modern' || context.verdict.ttlMs <= 0,
   },
   actions: {
-    takeForwarded: assign(({ event }) => (event.type === 'era.need' ? { forwarded: event.forwarded } : {})),
+    takeForwarded: assign(({ event }) =>
+      event.type === 'era.need' ? { forwarded: event.forwarded, client: event.client } : {},
+    ),
     takeVerdict: assign(({ event }) => ({ verdict: verdictOf(event) })),
     /** A thrown probe (it should not throw) counts as an upstream that is no modern server. */
     takeFailure: assign(({ event }) => ({
@@ -91,6 +101,7 @@ export const upstreamEraMachine = setup({
     pinned: input.pinned ?? false,
     legacyRecheckMs: input.legacyRecheckMs ?? DEFAULT_LEGACY_RECHECK_MS,
     forwarded: undefined,
+    client: undefined,
     verdict: undefined,
   }),
   initial: 'unknown',
@@ -103,7 +114,7 @@ export const upstreamEraMachine = setup({
       invoke: {
         id: 'probe',
         src: 'probe',
-        input: ({ context }) => ({ forwarded: context.forwarded }),
+        input: ({ context }) => ({ forwarded: context.forwarded, client: context.client }),
         onDone: [
           { guard: 'isModern', target: 'modern', actions: ['takeVerdict', 'decide'] },
           // Pinned: the verdict is passed on (the session answers its client), never cached as legacy.

@@ -77,7 +77,12 @@ export function eraReader(http: Reader, options: EraReaderOptions): Reader {
     const forwarded: Record<string, string> = {};
     for (const [name, value] of Object.entries(input.headers)) if (!WIRE_HEADERS.has(name)) forwarded[name] = value;
 
-    void eras.decide(input.url, forwarded).then(({ verdict, pinned }) => {
+    const params_ = isObject(initialize.params) ? initialize.params : {};
+    const client = {
+      ...(isObject(params_.clientInfo) ? { info: params_.clientInfo } : {}),
+      ...(isObject(params_.capabilities) ? { capabilities: params_.capabilities } : {}),
+    };
+    void eras.decide(input.url, forwarded, client).then(({ verdict, pinned }) => {
       if (stopped) return;
       switch (verdict.kind) {
         case 'modern': {

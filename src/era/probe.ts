@@ -5,6 +5,7 @@
  */
 import { type Dispatcher, request } from 'undici';
 import { judgeProbe, MODERN_VERSION, type ProbeAnswer, type ProbeVerdict } from '../../machines/era-rules.js';
+import type { ProbeClient } from '../../machines/upstream-era.machine.js';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 const MAX_PROBE_BYTES = 1024 * 1024;
@@ -25,7 +26,11 @@ function bodyMessage(text: string, contentType: string): unknown {
 
 export function createProbe(options: { dispatcher?: Dispatcher | undefined; timeoutMs?: number | undefined } = {}) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-  const once = async (url: string, forwarded: Readonly<Record<string, string>> | undefined): Promise<ProbeVerdict> => {
+  const once = async (
+    url: string,
+    forwarded: Readonly<Record<string, string>> | undefined,
+    client: ProbeClient | undefined,
+  ): Promise<ProbeVerdict> => {
     const body = JSON.stringify({
       jsonrpc: '2.0',
       id: 'mcp-shepherd-discover',
@@ -33,8 +38,9 @@ export function createProbe(options: { dispatcher?: Dispatcher | undefined; time
       params: {
         _meta: {
           'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
-          'io.modelcontextprotocol/clientCapabilities': {},
-          'io.modelcontextprotocol/clientInfo': PROXY_INFO,
+          // The asking client's, as its own requests will carry them (the proxy's when none).
+          'io.modelcontextprotocol/clientCapabilities': client?.capabilities ?? {},
+          'io.modelcontextprotocol/clientInfo': client?.info ?? PROXY_INFO,
         },
       },
     });
@@ -77,11 +83,15 @@ export function createProbe(options: { dispatcher?: Dispatcher | undefined; time
     }
     return judgeProbe(answer);
   };
-  return async (url: string, forwarded: Readonly<Record<string, string>> | undefined): Promise<ProbeVerdict> => {
-    const verdict = await once(url, forwarded);
+  return async (
+    url: string,
+    forwarded: Readonly<Record<string, string>> | undefined,
+    client?: ProbeClient | undefined,
+  ): Promise<ProbeVerdict> => {
+    const verdict = await once(url, forwarded, client);
     // "-32022 ... with the supported list": a server that lists this revision refused only
     // the attempt (the conformance suite's request-metadata server refuses the first POST); once more.
-    if (verdict.kind === 'modern-refusal' && listsModern(verdict.error.data)) return once(url, forwarded);
+    if (verdict.kind === 'modern-refusal' && listsModern(verdict.error.data)) return once(url, forwarded, client);
     return verdict;
   };
 }

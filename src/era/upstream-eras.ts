@@ -5,14 +5,23 @@
  */
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import type { ProbeVerdict } from '../../machines/era-rules.js';
-import { type EraDecision, type ProbeInput, upstreamEraMachine } from '../../machines/upstream-era.machine.js';
+import {
+  type EraDecision,
+  type ProbeClient,
+  type ProbeInput,
+  upstreamEraMachine,
+} from '../../machines/upstream-era.machine.js';
 
 export type UpstreamProtocol = 'auto' | '2025' | '2026-07-28';
 export const UPSTREAM_PROTOCOLS: readonly UpstreamProtocol[] = ['auto', '2025', '2026-07-28'];
 
 export interface UpstreamErasOptions {
   mode: UpstreamProtocol;
-  probe: (url: string, forwarded: Readonly<Record<string, string>> | undefined) => Promise<ProbeVerdict>;
+  probe: (
+    url: string,
+    forwarded: Readonly<Record<string, string>> | undefined,
+    client?: ProbeClient | undefined,
+  ) => Promise<ProbeVerdict>;
   legacyRecheckMs?: number | undefined;
   /** Default: real time, unref'd. Not the sessions' clock: a verdict is per upstream, not per session. */
   clock?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void } | undefined;
@@ -44,7 +53,11 @@ export class UpstreamEras {
   }
 
   /** The era of `url` for a new session, probing with the session's headers when it is not known. */
-  decide(url: string, forwarded: Readonly<Record<string, string>> | undefined): Promise<EraDecision> {
+  decide(
+    url: string,
+    forwarded: Readonly<Record<string, string>> | undefined,
+    client?: ProbeClient | undefined,
+  ): Promise<EraDecision> {
     if (this.options.mode === '2025') return Promise.resolve(LEGACY_BY_CHOICE);
     const actor = this.actorFor(url);
     return new Promise((resolve) => {
@@ -52,7 +65,7 @@ export class UpstreamEras {
         subscription.unsubscribe();
         resolve(decision);
       });
-      actor.send({ type: 'era.need', forwarded });
+      actor.send({ type: 'era.need', forwarded, client });
     });
   }
 
@@ -80,7 +93,9 @@ export class UpstreamEras {
       const { probe } = this.options;
       actor = createActor(
         upstreamEraMachine.provide({
-          actors: { probe: fromPromise<ProbeVerdict, ProbeInput>(({ input }) => probe(url, input.forwarded)) },
+          actors: {
+            probe: fromPromise<ProbeVerdict, ProbeInput>(({ input }) => probe(url, input.forwarded, input.client)),
+          },
         }),
         {
           input: {

@@ -105,6 +105,11 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     // The upstream never saw an initialize: the proxy answered it.
     expect(posted(server, 'initialize')).toEqual([]);
     expect(posted(server, 'server/discover').length).toBeGreaterThan(0);
+    // The probe spoke for the client: its info and capabilities, as its requests will carry them.
+    const probeMeta = (posted(server, 'server/discover')[0]?.body as { params: { _meta: Record<string, unknown> } })
+      .params._meta;
+    expect(probeMeta['io.modelcontextprotocol/clientInfo']).toMatchObject({ name: 'era-client' });
+    expect(probeMeta['io.modelcontextprotocol/clientCapabilities']).toMatchObject({ elicitation: {} });
 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'count', 'confirm', 'region']));
