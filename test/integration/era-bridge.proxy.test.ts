@@ -106,8 +106,9 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     expect(posted(server, 'initialize')).toEqual([]);
     expect(posted(server, 'server/discover').length).toBeGreaterThan(0);
     // The probe spoke for the client: its info and capabilities, as its requests will carry them.
-    const probeMeta = (posted(server, 'server/discover')[0]?.body as { params: { _meta: Record<string, unknown> } })
-      .params._meta;
+    const [probe] = posted(server, 'server/discover');
+    const probeMeta =
+      (probe?.body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta ?? {};
     expect(probeMeta['io.modelcontextprotocol/clientInfo']).toMatchObject({ name: 'era-client' });
     expect(probeMeta['io.modelcontextprotocol/clientCapabilities']).toMatchObject({ elicitation: {} });
 
