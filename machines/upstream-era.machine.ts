@@ -26,7 +26,7 @@ export interface ProbeInput {
   /** The asking client's headers for the upstream (its credential): the probe carries them. */
   forwarded: Readonly<Record<string, string>> | undefined;
   /** The asking client's info and capabilities (from its initialize), for the probe's envelope. */
-  client?: ProbeClient | undefined;
+  envelope?: ProbeClient | undefined;
 }
 
 export interface ProbeClient {
@@ -35,7 +35,7 @@ export interface ProbeClient {
 }
 
 export type UpstreamEraEvent =
-  | { type: 'era.need'; forwarded?: Readonly<Record<string, string>> | undefined; client?: ProbeClient | undefined }
+  | { type: 'era.need'; forwarded?: Readonly<Record<string, string>> | undefined; envelope?: ProbeClient | undefined }
   | { type: 'era.failed'; detail: string };
 
 /** The verdict for the session that asked; `cached` when no probe was needed. */
@@ -45,7 +45,7 @@ interface UpstreamEraContext {
   pinned: boolean;
   legacyRecheckMs: number;
   forwarded: Readonly<Record<string, string>> | undefined;
-  client: ProbeClient | undefined;
+  envelope: ProbeClient | undefined;
   verdict: ProbeVerdict | undefined;
 }
 
@@ -76,7 +76,7 @@ export const upstreamEraMachine = setup({
   },
   actions: {
     takeForwarded: assign(({ event }) =>
-      event.type === 'era.need' ? { forwarded: event.forwarded, client: event.client } : {},
+      event.type === 'era.need' ? { forwarded: event.forwarded, envelope: event.envelope } : {},
     ),
     takeVerdict: assign(({ event }) => ({ verdict: verdictOf(event) })),
     /** A thrown probe (it should not throw) counts as an upstream that is no modern server. */
@@ -101,7 +101,7 @@ export const upstreamEraMachine = setup({
     pinned: input.pinned ?? false,
     legacyRecheckMs: input.legacyRecheckMs ?? DEFAULT_LEGACY_RECHECK_MS,
     forwarded: undefined,
-    client: undefined,
+    envelope: undefined,
     verdict: undefined,
   }),
   initial: 'unknown',
@@ -114,7 +114,7 @@ export const upstreamEraMachine = setup({
       invoke: {
         id: 'probe',
         src: 'probe',
-        input: ({ context }) => ({ forwarded: context.forwarded, client: context.client }),
+        input: ({ context }) => ({ forwarded: context.forwarded, envelope: context.envelope }),
         onDone: [
           { guard: 'isModern', target: 'modern', actions: ['takeVerdict', 'decide'] },
           // Pinned: the verdict is passed on (the session answers its client), never cached as legacy.

@@ -5,7 +5,18 @@
  */
 
 /** Keys whose values are message content. */
-const PAYLOAD_KEYS = new Set(['body', 'initializedBody', 'data', 'message', 'params', 'result', 'error', 'snippet']);
+const PAYLOAD_KEYS = new Set([
+  'body',
+  'initializedBody',
+  'data',
+  'message',
+  'params',
+  'result',
+  'error',
+  'snippet',
+  // a client's info and capabilities, as the era probe carries them
+  'envelope',
+]);
 /** Keys whose values map names to secrets: the names stay, the values go. */
 const HEADER_KEYS = new Set(['headers', 'env', 'forwarded']);
 /** Functions and actors are not data. */

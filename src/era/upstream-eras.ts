@@ -65,7 +65,7 @@ export class UpstreamEras {
         subscription.unsubscribe();
         resolve(decision);
       });
-      actor.send({ type: 'era.need', forwarded, client });
+      actor.send({ type: 'era.need', forwarded, envelope: client });
     });
   }
 
@@ -94,7 +94,7 @@ export class UpstreamEras {
       actor = createActor(
         upstreamEraMachine.provide({
           actors: {
-            probe: fromPromise<ProbeVerdict, ProbeInput>(({ input }) => probe(url, input.forwarded, input.client)),
+            probe: fromPromise<ProbeVerdict, ProbeInput>(({ input }) => probe(url, input.forwarded, input.envelope)),
           },
         }),
         {
