@@ -19,6 +19,8 @@
  */
 import { type ActorRefFrom, and, assign, enqueueActions, fromCallback, not, setup } from 'xstate';
 import type { RequestId } from './connection.types.js';
+import { INPUT_CAPABILITY } from './era-rules.js';
+import { isRecord } from './jsonrpc.js';
 
 export interface InputRoundInput {
   /** The client's request as it came (params without retry fields). */
@@ -73,25 +75,15 @@ interface InputRoundContext {
   outcome: Record<string, unknown> | undefined;
 }
 
-/** Which client capability a leg needs (2026-07-28 `InputRequest` methods). */
-const CAPABILITY_OF: Record<string, string> = {
-  'elicitation/create': 'elicitation',
-  'sampling/createMessage': 'sampling',
-  'roots/list': 'roots',
-};
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 const messageOf = (event: unknown) => (event as { message?: Record<string, unknown> }).message ?? {};
 const resultOf = (event: unknown) => {
   const { result } = messageOf(event);
-  return isObject(result) ? result : undefined;
+  return isRecord(result) ? result : undefined;
 };
 const resultType = (event: unknown) => resultOf(event)?.resultType ?? 'complete';
 const legsOf = (event: unknown): Record<string, Leg> => {
   const requests = resultOf(event)?.inputRequests;
-  return isObject(requests) ? (requests as Record<string, Leg>) : {};
+  return isRecord(requests) ? (requests as Record<string, Leg>) : {};
 };
 
 /** The call as the upstream gets it in the current round. */
@@ -124,7 +116,7 @@ const failure = (context: InputRoundContext, message: string, code = -32603, dat
 const missingCapabilities = (context: InputRoundContext, legs: Record<string, Leg>) => {
   const missing: Record<string, object> = {};
   for (const leg of Object.values(legs)) {
-    const capability = CAPABILITY_OF[leg.method];
+    const capability = INPUT_CAPABILITY[leg.method];
     if (capability === undefined || !(capability in context.input.clientCapabilities)) {
       missing[capability ?? leg.method] = {};
     }
@@ -153,7 +145,7 @@ export const inputRoundMachine = setup({
     /** "Progress MUST increase": a retried call may count again from its start. */
     isStaleProgress: ({ context, event }) => {
       const { method, params } = messageOf(event);
-      const progress = isObject(params) ? params.progress : undefined;
+      const progress = isRecord(params) ? params.progress : undefined;
       return (
         method === 'notifications/progress' &&
         typeof progress === 'number' &&
@@ -162,7 +154,7 @@ export const inputRoundMachine = setup({
       );
     },
     isComplete: ({ event }) => resultOf(event) !== undefined && resultType(event) === 'complete',
-    isError: ({ event }) => isObject(messageOf(event).error),
+    isError: ({ event }) => isRecord(messageOf(event).error),
     isInputRequired: ({ event }) => resultType(event) === 'input_required',
     hasRoundsLeft: ({ context }) => context.round < context.input.maxRounds,
     hasLegs: ({ event }) => Object.keys(legsOf(event)).length > 0,
@@ -181,7 +173,7 @@ export const inputRoundMachine = setup({
     /** Hands a notification to the client's stream, remembering how far progress went. */
     relay: enqueueActions(({ context, event, enqueue }) => {
       const message = messageOf(event);
-      const progress = isObject(message.params) ? message.params.progress : undefined;
+      const progress = isRecord(message.params) ? message.params.progress : undefined;
       if (message.method === 'notifications/progress' && typeof progress === 'number') {
         enqueue.assign({ lastProgress: Math.max(progress, context.lastProgress ?? progress) });
       }
@@ -189,7 +181,7 @@ export const inputRoundMachine = setup({
     }),
     settle: assign(({ context, event }) => {
       const { result, error } = messageOf(event);
-      if (isObject(error)) return { outcome: { jsonrpc: '2.0', id: context.input.request.id, error } };
+      if (isRecord(error)) return { outcome: { jsonrpc: '2.0', id: context.input.request.id, error } };
       const { resultType: _type, ...complete } = (result ?? {}) as Record<string, unknown>;
       return { outcome: { jsonrpc: '2.0', id: context.input.request.id, result: complete } };
     }),
@@ -230,7 +222,7 @@ export const inputRoundMachine = setup({
           rounds: `the upstream asked for input more than ${context.input.maxRounds} times`,
           capability: 'the upstream asked for input this client did not declare it can give',
           leg: `the client could not answer the upstream's ${context.legs[context.asked[String(leg.id)] ?? '']?.method ?? 'request'}: ${
-            isObject(leg.error) ? String(leg.error.message) : 'error'
+            isRecord(leg.error) ? String(leg.error.message) : 'error'
           }`,
           timeout: `the client did not answer the upstream's request for input within ${context.input.roundTimeoutMs} ms`,
           upstream: `the upstream call failed: ${detail ?? 'no answer'}`,

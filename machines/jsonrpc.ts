@@ -1,6 +1,14 @@
 /** The little of JSON-RPC 2.0 the machines need to look at. */
 import type { RequestId } from './connection.types.js';
 
+/** A JSON object (not null, not an array). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A response: a result or an error, and no method. */
+export const isResponse = (message: Record<string, unknown>) =>
+  !('method' in message) && ('result' in message || 'error' in message);
+
 function items(message: unknown): object[] {
   const list = Array.isArray(message) ? message : [message];
   return list.filter((item): item is object => item !== null && typeof item === 'object');

@@ -15,6 +15,8 @@
  */
 import { type ActorRefFrom, and, assign, enqueueActions, setup } from 'xstate';
 import type { RequestId } from './connection.types.js';
+import { INPUT_CAPABILITY } from './era-rules.js';
+import { isResponse } from './jsonrpc.js';
 
 export interface PendingCallInput {
   /** The call's id upstream (the proxy's, unique on the pooled session). */
@@ -77,18 +79,11 @@ interface PendingCallContext {
   held: Array<Record<string, unknown>>;
 }
 
-const CAPABILITY_OF: Record<string, string> = {
-  'elicitation/create': 'elicitation',
-  'sampling/createMessage': 'sampling',
-  'roots/list': 'roots',
-};
-
 /** An input response is a result object (ElicitResult, CreateMessageResult, ListRootsResult); anything else answers nothing. */
 const isAnswer = (value: unknown) => value !== null && typeof value === 'object' && !Array.isArray(value);
 const messageOf = (event: unknown) => (event as { message?: Record<string, unknown> }).message ?? {};
 const isRequest = (m: Record<string, unknown>) =>
   typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number');
-const isResponse = (m: Record<string, unknown>) => !('method' in m) && ('result' in m || 'error' in m);
 /** The key a request is asked under: stable, so a re-ask keeps it. */
 function keyOf(message: Record<string, unknown>): string {
   const params = message.params as { _meta?: Record<string, unknown> } | undefined;
@@ -138,7 +133,7 @@ export const pendingCallMachine = setup({
     isServerRequest: ({ event }) => isRequest(messageOf(event)),
     /** "The server MUST NOT embed a request the client did not declare a capability for" (-32021). */
     lacksCapability: ({ context, event }) => {
-      const capability = CAPABILITY_OF[String(messageOf(event).method)];
+      const capability = INPUT_CAPABILITY[String(messageOf(event).method)];
       return capability === undefined || !(capability in context.input.clientCapabilities);
     },
     isNotification: ({ event }) => {
@@ -160,7 +155,7 @@ export const pendingCallMachine = setup({
     /** The upstream asks for something this client cannot give: it gets the spec's error, the call is dropped. */
     refuseCapability: enqueueActions(({ context, event, enqueue }) => {
       const message = messageOf(event);
-      const capability = CAPABILITY_OF[String(message.method)] ?? String(message.method);
+      const capability = INPUT_CAPABILITY[String(message.method)] ?? String(message.method);
       enqueue.emit({
         type: 'call.upstream',
         message: {

@@ -4,7 +4,9 @@
  * later stream of it the modern reader; a legacy one goes on with the HTTP reader, byte for
  * byte as before.
  */
+
 import { MODERN_ERROR_CODES } from '../../machines/era-rules.js';
+import { isRecord } from '../../machines/jsonrpc.js';
 import { type ModernReaderOptions, modernReader, type Reader } from './modern-reader.js';
 import { errorInBody, initializeResult, jsonRpcError, type Message } from './modern-wire.js';
 import { SessionBridge } from './session-bridge.js';
@@ -42,14 +44,11 @@ export interface EraReaderOptions {
 /** Headers that belong to one era's wire, not to the client: the probe carries the rest. */
 const WIRE_HEADERS = new Set(['content-type', 'accept', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 function initializeOf(body: string | undefined): Message | undefined {
   if (body === undefined || !body.includes('"initialize"')) return undefined;
   try {
     const message = JSON.parse(body) as unknown;
-    return isObject(message) && message.method === 'initialize' && 'id' in message ? message : undefined;
+    return isRecord(message) && message.method === 'initialize' && 'id' in message ? message : undefined;
   } catch {
     return undefined;
   }
@@ -77,17 +76,17 @@ export function eraReader(http: Reader, options: EraReaderOptions): Reader {
     const forwarded: Record<string, string> = {};
     for (const [name, value] of Object.entries(input.headers)) if (!WIRE_HEADERS.has(name)) forwarded[name] = value;
 
-    const params_ = isObject(initialize.params) ? initialize.params : {};
+    const params_ = isRecord(initialize.params) ? initialize.params : {};
     const client = {
-      ...(isObject(params_.clientInfo) ? { info: params_.clientInfo } : {}),
-      ...(isObject(params_.capabilities) ? { capabilities: params_.capabilities } : {}),
+      ...(isRecord(params_.clientInfo) ? { info: params_.clientInfo } : {}),
+      ...(isRecord(params_.capabilities) ? { capabilities: params_.capabilities } : {}),
     };
     void eras.decide(input.url, forwarded, client).then(({ verdict, pinned }) => {
       if (stopped) return;
       switch (verdict.kind) {
         case 'modern': {
           const created = bridges.create(session, verdict.discover);
-          created.takeInitialize(isObject(initialize.params) ? initialize.params : {});
+          created.takeInitialize(isRecord(initialize.params) ? initialize.params : {});
           return answer(initializeResult(initialize, verdict.discover));
         }
         case 'modern-refusal':

@@ -12,7 +12,9 @@
  * every list it follows changed and every subscribed resource was updated. With nothing to
  * follow, the stream is held here without an upstream request.
  */
+
 import type { ReaderEvent } from '../../machines/connection.types.js';
+import { isRecord } from '../../machines/jsonrpc.js';
 import { type Reader, type ReaderParams, upstreamPost } from './modern-reader.js';
 import { type Message, modernHeaders, withEnvelope, withoutSubscriptionId } from './modern-wire.js';
 import type { SessionBridge, SubscriptionFilter } from './session-bridge.js';
@@ -22,9 +24,6 @@ interface Listen {
   acked: boolean;
   stop: () => void;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const ACK = 'notifications/subscriptions/acknowledged';
 
@@ -100,7 +99,7 @@ export function listenStream(
           return;
         case 'stream.event': {
           const message = event.message;
-          if (!isObject(message)) return;
+          if (!isRecord(message)) return;
           if (!listen.acked) {
             // "The first message carrying the subscription id MUST be the acknowledgement."
             if (message.method !== ACK) {

@@ -26,10 +26,6 @@ export class ModernAnswer {
     });
   }
 
-  get open(): boolean {
-    return !this.ended;
-  }
-
   /** A message that is not the last one: the answer becomes a stream. */
   send(message: unknown): void {
     if (this.ended) return;

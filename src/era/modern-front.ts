@@ -14,9 +14,11 @@
  *   request during a call becomes `input_required` (machines/pending-call.machine.ts);
  * - `subscriptions/listen` from the pooled session's GET stream.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createActor } from 'xstate';
-import { MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
+import { META, MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
+import { isRecord } from '../../machines/jsonrpc.js';
 import { pendingCallMachine } from '../../machines/pending-call.machine.js';
 import type { UpstreamTarget } from '../../machines/session.types.js';
 import { type CredentialPolicy, forwardedFrom } from '../auth/credentials.js';
@@ -24,19 +26,12 @@ import type { JsonRpcMessage } from '../client/client-transport.js';
 import { header } from '../proxy/http.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { ModernAnswer } from './modern-answer.js';
+import { NAMED_PARAM } from './modern-wire.js';
 import { createStateCodec, type StateCodec } from './request-state.js';
+import { decodeHeaderValue } from './tool-headers.js';
 import { type PooledSession, type PoolRequest, UpstreamPool } from './upstream-pool.js';
 
 type Message = Record<string, unknown>;
-
-const META = {
-  version: 'io.modelcontextprotocol/protocolVersion',
-  capabilities: 'io.modelcontextprotocol/clientCapabilities',
-  info: 'io.modelcontextprotocol/clientInfo',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  subscription: 'io.modelcontextprotocol/subscriptionId',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-} as const;
 
 /** Methods served on a pooled session. */
 const CALLS = new Set([
@@ -57,11 +52,7 @@ const CACHEABLE = new Set([
   'resources/templates/list',
   'resources/read',
 ]);
-const NAMED: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'resources/read': 'uri', 'prompts/get': 'name' };
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export interface ModernFrontOptions {
   upstream: UpstreamTarget;
@@ -85,8 +76,8 @@ class LadderError extends Error {
 
 /** The envelope's protocol version when the body claims the modern era. */
 export function modernClaim(message: unknown): string | undefined {
-  if (!isObject(message) || !isObject(message.params) || !isObject(message.params._meta)) return undefined;
-  const version = message.params._meta[META.version];
+  if (!isRecord(message) || !isRecord(message.params) || !isRecord(message.params._meta)) return undefined;
+  const version = message.params._meta[META.protocolVersion];
   return typeof version === 'string' ? version : undefined;
 }
 
@@ -96,11 +87,6 @@ export function isModernRequest(req: IncomingMessage, message: unknown): boolean
   return header(req, 'mcp-protocol-version') === MODERN_VERSION && header(req, 'mcp-session-id') === undefined;
 }
 
-function decodeHeader(value: string): string {
-  const match = /^=\?base64\?(.*)\?=$/.exec(value);
-  return match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : value;
-}
-
 /** The ladder, in the reference server's order: header, envelope, agreement, version, method headers. */
 function checkRequest(
   req: IncomingMessage,
@@ -108,12 +94,16 @@ function checkRequest(
 ): { capabilities: Message; info?: Message; logLevel?: string } {
   const headerVersion = header(req, 'mcp-protocol-version');
   if (headerVersion === undefined) throw new LadderError(400, -32020, 'Missing MCP-Protocol-Version header');
-  const params = isObject(message.params) ? message.params : {};
-  const meta = isObject(params._meta) ? params._meta : {};
-  const claimed = meta[META.version];
-  const capabilities = meta[META.capabilities];
-  if (typeof claimed !== 'string' || !isObject(capabilities)) {
-    throw new LadderError(400, -32602, `Invalid params: _meta must carry ${META.version} and ${META.capabilities}`);
+  const params = isRecord(message.params) ? message.params : {};
+  const meta = isRecord(params._meta) ? params._meta : {};
+  const claimed = meta[META.protocolVersion];
+  const capabilities = meta[META.clientCapabilities];
+  if (typeof claimed !== 'string' || !isRecord(capabilities)) {
+    throw new LadderError(
+      400,
+      -32602,
+      `Invalid params: _meta must carry ${META.protocolVersion} and ${META.clientCapabilities}`,
+    );
   }
   if (claimed !== headerVersion) {
     throw new LadderError(400, -32020, `MCP-Protocol-Version ${headerVersion} does not match _meta ${claimed}`);
@@ -126,10 +116,10 @@ function checkRequest(
   }
   const method = String(message.method);
   if (header(req, 'mcp-method') !== method) throw new LadderError(400, -32020, `Mcp-Method must be ${method}`);
-  const named = NAMED[method];
+  const named = NAMED_PARAM[method];
   if (named !== undefined) {
     const value = header(req, 'mcp-name');
-    if (value === undefined || decodeHeader(value) !== params[named]) {
+    if (value === undefined || decodeHeaderValue(value) !== params[named]) {
       throw new LadderError(400, -32020, `Mcp-Name must be the request's ${named}`);
     }
   }
@@ -139,17 +129,17 @@ function checkRequest(
   }
   return {
     capabilities,
-    ...(isObject(meta[META.info]) ? { info: meta[META.info] as Message } : {}),
+    ...(isRecord(meta[META.clientInfo]) ? { info: meta[META.clientInfo] as Message } : {}),
     ...(typeof logLevel === 'string' ? { logLevel } : {}),
   };
 }
 
 /** The params as a 2025 server gets them: no envelope, no retry fields. */
 function upstreamParams(params: unknown): Message {
-  if (!isObject(params)) return {};
+  if (!isRecord(params)) return {};
   const { inputResponses: _responses, requestState: _state, _meta, ...rest } = params;
   const meta: Message = {};
-  for (const [key, value] of Object.entries(isObject(_meta) ? _meta : {})) {
+  for (const [key, value] of Object.entries(isRecord(_meta) ? _meta : {})) {
     if (!key.startsWith('io.modelcontextprotocol/')) meta[key] = value;
   }
   return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
@@ -166,7 +156,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, message: unknown): Promise<void> {
-    if (!isObject(message)) {
+    if (!isRecord(message)) {
       return jsonAnswer(res, 400, {
         jsonrpc: '2.0',
         id: null,
@@ -216,11 +206,11 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
         error: { code: -32603, message: `The upstream could not be reached: ${(error as Error).message}` },
       });
     }
-    const serverInfo = isObject(initialized.serverInfo) ? initialized.serverInfo : undefined;
+    const serverInfo = isRecord(initialized.serverInfo) ? initialized.serverInfo : undefined;
     const withServerInfo = (result: Message): Message => ({
       ...result,
       _meta: {
-        ...(isObject(result._meta) ? result._meta : {}),
+        ...(isRecord(result._meta) ? result._meta : {}),
         ...(serverInfo ? { [META.serverInfo]: serverInfo } : {}),
       },
     });
@@ -232,7 +222,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
           resultType: 'complete',
           // The endpoint serves both eras: an initialize opens a session as before.
           supportedVersions: [MODERN_VERSION, ...SESSION_ERA_VERSIONS],
-          capabilities: isObject(initialized.capabilities) ? initialized.capabilities : {},
+          capabilities: isRecord(initialized.capabilities) ? initialized.capabilities : {},
           ...(typeof initialized.instructions === 'string' ? { instructions: initialized.instructions } : {}),
           // Per credential and capabilities: never shared beyond that authorization context.
           ttlMs: 0,
@@ -254,8 +244,8 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
     withServerInfo: (result: Message) => Message,
   ): void {
     const answer = new ModernAnswer(res, options.keepAliveMs);
-    const params = isObject(message.params) ? message.params : {};
-    const progressToken = isObject(params._meta) ? params._meta.progressToken : undefined;
+    const params = isRecord(message.params) ? message.params : {};
+    const progressToken = isRecord(params._meta) ? params._meta.progressToken : undefined;
     const minLevel = envelope.logLevel === undefined ? Number.POSITIVE_INFINITY : LOG_LEVELS.indexOf(envelope.logLevel);
     const refuse = (text: string) =>
       answer.finish({
@@ -291,7 +281,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
           clientId: message.id as string | number,
           clientCapabilities: envelope.capabilities,
           retryTimeoutMs,
-          ...(isObject(params.inputResponses) ? { prefilled: params.inputResponses } : {}),
+          ...(isRecord(params.inputResponses) ? { prefilled: params.inputResponses } : {}),
         },
       });
     }
@@ -308,13 +298,13 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
       actor.on('call.send', ({ message: out, final }) => {
         if (final) {
           detach();
-          const result = isObject(out.result) ? out.result : undefined;
+          const result = isRecord(out.result) ? out.result : undefined;
           // "-32002 (resource not found) became -32602" (2026-07-28 changelog, SEP-2164).
-          if (isObject(out.error) && out.error.code === -32002) {
+          if (isRecord(out.error) && out.error.code === -32002) {
             return answer.finish({ ...out, error: { ...out.error, code: -32602 } });
           }
           // -32021 is one of the ladder's: "HTTP 400" (when nothing of the answer has gone yet).
-          if (isObject(out.error) && out.error.code === -32021) return answer.finish(out, 400);
+          if (isRecord(out.error) && out.error.code === -32021) return answer.finish(out, 400);
           const shaped = result
             ? {
                 ...out,
@@ -324,7 +314,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
           return answer.finish(shaped);
         }
         if (out.method === 'notifications/message') {
-          const level = isObject(out.params) ? LOG_LEVELS.indexOf(String(out.params.level)) : -1;
+          const level = isRecord(out.params) ? LOG_LEVELS.indexOf(String(out.params.level)) : -1;
           // "If it is absent, the server MUST NOT emit notifications/message for that request."
           if (level < minLevel) return;
         }
@@ -350,7 +340,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
     );
 
     if ('requestState' in params) {
-      const responses = isObject(params.inputResponses) ? params.inputResponses : {};
+      const responses = isRecord(params.inputResponses) ? params.inputResponses : {};
       actor.send({ type: 'client.retry', clientId: message.id as string | number, inputResponses: responses });
       return;
     }
@@ -370,10 +360,10 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
 
   function listen(session: PooledSession, initialized: Message, message: Message, res: ServerResponse): void {
     const answer = new ModernAnswer(res, options.keepAliveMs);
-    const capabilities = isObject(initialized.capabilities) ? initialized.capabilities : {};
-    const has = (name: string, flag: string) => isObject(capabilities[name]) && capabilities[name][flag] === true;
-    const params = isObject(message.params) ? message.params : {};
-    const asked = isObject(params.notifications) ? params.notifications : {};
+    const capabilities = isRecord(initialized.capabilities) ? initialized.capabilities : {};
+    const has = (name: string, flag: string) => isRecord(capabilities[name]) && capabilities[name][flag] === true;
+    const params = isRecord(message.params) ? message.params : {};
+    const asked = isRecord(params.notifications) ? params.notifications : {};
     // The subset the server can honour ("MUST NOT send a type that was not requested").
     const honoured: Message = {};
     if (asked.toolsListChanged === true && has('tools', 'listChanged')) honoured.toolsListChanged = true;
@@ -385,10 +375,10 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
         : [];
     if (uris.length > 0) honoured.resourceSubscriptions = uris;
     const tag = (params_: unknown): Message => ({
-      ...(isObject(params_) ? params_ : {}),
+      ...(isRecord(params_) ? params_ : {}),
       _meta: {
-        ...(isObject(params_) && isObject(params_._meta) ? params_._meta : {}),
-        [META.subscription]: message.id,
+        ...(isRecord(params_) && isRecord(params_._meta) ? params_._meta : {}),
+        [META.subscriptionId]: message.id,
       },
     });
     answer.startStream();
@@ -407,7 +397,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
     const listener = (note: Message) => {
       const method = String(note.method);
       const updated =
-        method === 'notifications/resources/updated' && isObject(note.params) && uris.includes(String(note.params.uri));
+        method === 'notifications/resources/updated' && isRecord(note.params) && uris.includes(String(note.params.uri));
       if (wanted[method] || updated) answer.send({ jsonrpc: '2.0', method, params: tag(note.params) });
     };
     session.listeners.add(listener);
@@ -418,7 +408,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
       answer.finish({
         jsonrpc: '2.0',
         id: message.id,
-        result: { resultType: 'complete', _meta: { [META.subscription]: message.id } },
+        result: { resultType: 'complete', _meta: { [META.subscriptionId]: message.id } },
       });
     };
     session.closeListeners.add(closed);
@@ -428,7 +418,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
     };
   }
 
-  return { handle, close: () => pool.close(), pool };
+  return { handle };
 }
 
 export type ModernFront = ReturnType<typeof createModernFront>;

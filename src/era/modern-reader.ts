@@ -15,6 +15,7 @@
  *   the stream is the cancellation"), its answers to the requests for input;
  * - GET: a `subscriptions/listen` stream (listen-stream.ts).
  */
+
 import { type CallbackLogicFunction, createActor, fromCallback } from 'xstate';
 import type { ConnectionEvent, ReaderEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
 import { MODERN_ERROR_CODES } from '../../machines/era-rules.js';
@@ -24,6 +25,7 @@ import {
   inputRoundMachine,
   type UpstreamCall,
 } from '../../machines/input-round.machine.js';
+import { isRecord, isResponse } from '../../machines/jsonrpc.js';
 import { listenStream } from './listen-stream.js';
 import {
   errorInBody,
@@ -50,10 +52,6 @@ export interface ModernReaderOptions {
 const DEFAULT_KEEP_ALIVE_MS = 10_000;
 /** The methods that may answer `input_required` (2026-07-28 basic/patterns/mrtr). */
 const ROUND_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-const isResponse = (m: Message) => !('method' in m) && ('result' in m || 'error' in m);
 
 /** One upstream POST through the HTTP reader, its events to `on`; returns its stop. */
 export function upstreamPost(
@@ -89,7 +87,7 @@ function ask(
     };
     stop = upstreamPost(http, params, body, modernHeaders(params.input.headers, body, bridge), (event) => {
       if (event.type === 'stream.response' && (event.status < 200 || event.status > 299)) finish(undefined);
-      if (event.type === 'stream.event' && isObject(event.message) && event.message.id === message.id) {
+      if (event.type === 'stream.event' && isRecord(event.message) && event.message.id === message.id) {
         finish(event.message);
       }
       if (event.type === 'stream.end' || event.type === 'stream.error') finish(undefined);
@@ -108,7 +106,7 @@ async function learnTools(http: Reader, params: ReaderParams, bridge: SessionBri
       method: 'tools/list',
       params: cursor ? { cursor } : {},
     });
-    const result = answer && isObject(answer.result) ? answer.result : undefined;
+    const result = answer && isRecord(answer.result) ? answer.result : undefined;
     if (!result) return;
     bridge.learnTools(result, page === 0);
     cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
@@ -152,7 +150,7 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
     if (Array.isArray(message)) {
       // 2025-03-26 batches: the modern era has none, and 2025-06-18 removed them.
       const errors = message
-        .filter((m) => isObject(m) && 'id' in m && 'method' in m)
+        .filter((m) => isRecord(m) && 'id' in m && 'method' in m)
         .map((m) => jsonRpcError(m.id, -32600, 'batches cannot be sent to a 2026-07-28 upstream'));
       if (errors.length === 0) accepted();
       else {
@@ -162,7 +160,7 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
       }
       return cleanup;
     }
-    if (!isObject(message)) {
+    if (!isRecord(message)) {
       answerHere(jsonRpcError(null, -32700, 'not a JSON-RPC message'));
       return cleanup;
     }
@@ -173,7 +171,7 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
       return cleanup;
     }
     const method = String(message.method);
-    const params_ = isObject(message.params) ? message.params : {};
+    const params_ = isRecord(message.params) ? message.params : {};
     if (!('id' in message)) {
       // "notifications/cancelled ... on HTTP, closing the request's SSE stream is the cancellation."
       if (method === 'notifications/cancelled') {
@@ -230,11 +228,11 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
         }
         if (event.type !== 'stream.event') return send(event);
         const upstream = event.message;
-        if (!isObject(upstream)) return send({ ...event, id: undefined });
+        if (!isRecord(upstream)) return send({ ...event, id: undefined });
         if (isResponse(upstream)) {
           let answer = forSessionClient(upstream);
-          if (request.method === 'tools/list' && isObject(answer.result)) {
-            const cursor = isObject(request.params) ? request.params.cursor : undefined;
+          if (request.method === 'tools/list' && isRecord(answer.result)) {
+            const cursor = isRecord(request.params) ? request.params.cursor : undefined;
             answer = { ...answer, result: bridge.learnTools(answer.result, cursor === undefined) };
           }
           return deliver(answer);
@@ -299,7 +297,7 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
               }
               case 'stream.event': {
                 const upstream = event.message;
-                if (!isObject(upstream)) return;
+                if (!isRecord(upstream)) return;
                 if (isResponse(upstream)) {
                   if (upstream.id !== call.id) return;
                   answered = true;
@@ -329,7 +327,7 @@ export function modernReader(bridge: SessionBridge, options: ModernReaderOptions
           request: {
             id: request.id,
             method: String(request.method),
-            params: isObject(request.params) ? request.params : {},
+            params: isRecord(request.params) ? request.params : {},
           },
           clientCapabilities: bridge.clientCapabilities,
           idPrefix: bridge.mintCallPrefix(),

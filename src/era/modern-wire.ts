@@ -3,24 +3,27 @@
  * envelope every upstream request carries, the `initialize` answer the proxy gives from the
  * upstream's `server/discover`, and the result fields a 2025 client must not see.
  */
-import { MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
+
+import { META, MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
+import { isRecord } from '../../machines/jsonrpc.js';
 import type { SessionBridge } from './session-bridge.js';
 import { encodeHeaderValue, paramHeaders } from './tool-headers.js';
 
 export type Message = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/** The methods whose name or URI goes in `Mcp-Name`. */
-const NAMED: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'resources/read': 'uri', 'prompts/get': 'name' };
+/** The methods whose name or URI goes in `Mcp-Name`, and which param it is. */
+export const NAMED_PARAM: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'resources/read': 'uri',
+  'prompts/get': 'name',
+};
 /** Session-era headers a modern upstream has no use for. */
 const SESSION_HEADERS = ['mcp-session-id', 'last-event-id'];
 
 /** The request with the client's envelope merged into its `_meta` (the client's own `_meta` keys kept). */
 export function withEnvelope(message: Message, bridge: SessionBridge): Message {
-  const params = isObject(message.params) ? message.params : {};
-  const meta = isObject(params._meta) ? params._meta : {};
+  const params = isRecord(message.params) ? message.params : {};
+  const meta = isRecord(params._meta) ? params._meta : {};
   return { ...message, params: { ...params, _meta: { ...meta, ...bridge.envelope() } } };
 }
 
@@ -35,12 +38,12 @@ export function modernHeaders(base: Readonly<Record<string, string>>, message: M
     if (!SESSION_HEADERS.includes(name) && !name.startsWith('mcp-param-')) headers[name] = value;
   }
   const method = String(message.method);
-  const params = isObject(message.params) ? message.params : {};
+  const params = isRecord(message.params) ? message.params : {};
   headers['content-type'] = 'application/json';
   headers.accept = 'application/json, text/event-stream';
   headers['mcp-protocol-version'] = MODERN_VERSION;
   headers['mcp-method'] = method;
-  const named = NAMED[method];
+  const named = NAMED_PARAM[method];
   const name = named ? params[named] : undefined;
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   if (method === 'tools/call' && typeof name === 'string') {
@@ -61,12 +64,12 @@ export function negotiatedVersion(requested: unknown): string {
  * `serverInfo` (in the result's `_meta` since 2026-07-28; required in 2025).
  */
 export function initializeResult(request: Message, discover: Record<string, unknown>): Message {
-  const params = isObject(request.params) ? request.params : {};
-  const meta = isObject(discover._meta) ? discover._meta : {};
+  const params = isRecord(request.params) ? request.params : {};
+  const meta = isRecord(discover._meta) ? discover._meta : {};
   // Early 2026-07-28 servers still put it in the body.
-  const info = isObject(meta['io.modelcontextprotocol/serverInfo'])
-    ? meta['io.modelcontextprotocol/serverInfo']
-    : isObject(discover.serverInfo)
+  const info = isRecord(meta[META.serverInfo])
+    ? meta[META.serverInfo]
+    : isRecord(discover.serverInfo)
       ? discover.serverInfo
       : { name: 'mcp-shepherd (2026-07-28 upstream)', version: '0' };
   return {
@@ -74,7 +77,7 @@ export function initializeResult(request: Message, discover: Record<string, unkn
     id: request.id,
     result: {
       protocolVersion: negotiatedVersion(params.protocolVersion),
-      capabilities: isObject(discover.capabilities) ? discover.capabilities : {},
+      capabilities: isRecord(discover.capabilities) ? discover.capabilities : {},
       serverInfo: info,
       ...(typeof discover.instructions === 'string' ? { instructions: discover.instructions } : {}),
     },
@@ -87,7 +90,7 @@ const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'];
 /** A response as a 2025 client gets it. */
 export function forSessionClient(message: Message): Message {
   const { result } = message;
-  if (!isObject(result) || !MODERN_RESULT_FIELDS.some((field) => field in result)) return message;
+  if (!isRecord(result) || !MODERN_RESULT_FIELDS.some((field) => field in result)) return message;
   const kept: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(result)) if (!MODERN_RESULT_FIELDS.includes(key)) kept[key] = value;
   return { ...message, result: kept };
@@ -95,10 +98,10 @@ export function forSessionClient(message: Message): Message {
 
 /** A listen notification without its `subscriptionId` (the GET stream has one subscription). */
 export function withoutSubscriptionId(message: Message): Message {
-  const params = isObject(message.params) ? message.params : undefined;
-  const meta = params && isObject(params._meta) ? params._meta : undefined;
-  if (!params || !meta || !('io.modelcontextprotocol/subscriptionId' in meta)) return message;
-  const { 'io.modelcontextprotocol/subscriptionId': _id, ...rest } = meta;
+  const params = isRecord(message.params) ? message.params : undefined;
+  const meta = params && isRecord(params._meta) ? params._meta : undefined;
+  if (!params || !meta || !(META.subscriptionId in meta)) return message;
+  const { [META.subscriptionId]: _id, ...rest } = meta;
   const { _meta: _old, ...others } = params;
   return { ...message, params: Object.keys(rest).length > 0 ? { ...others, _meta: rest } : others };
 }
@@ -114,7 +117,7 @@ export function errorInBody(snippet: string | undefined): Message | undefined {
   if (!snippet) return undefined;
   try {
     const parsed = JSON.parse(snippet) as unknown;
-    return isObject(parsed) && isObject(parsed.error) && typeof parsed.error.code === 'number' ? parsed : undefined;
+    return isRecord(parsed) && isRecord(parsed.error) && typeof parsed.error.code === 'number' ? parsed : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,13 @@
  * leaves the verdict to machines/era-rules.ts.
  */
 import { type Dispatcher, request } from 'undici';
-import { judgeProbe, MODERN_VERSION, type ProbeAnswer, type ProbeVerdict } from '../../machines/era-rules.js';
+import {
+  envelopeOf,
+  judgeProbe,
+  MODERN_VERSION,
+  type ProbeAnswer,
+  type ProbeVerdict,
+} from '../../machines/era-rules.js';
 import type { ProbeClient } from '../../machines/upstream-era.machine.js';
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
@@ -36,12 +42,8 @@ export function createProbe(options: { dispatcher?: Dispatcher | undefined; time
       id: 'mcp-shepherd-discover',
       method: 'server/discover',
       params: {
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
-          // The asking client's, as its own requests will carry them (the proxy's when none).
-          'io.modelcontextprotocol/clientCapabilities': client?.capabilities ?? {},
-          'io.modelcontextprotocol/clientInfo': client?.info ?? PROXY_INFO,
-        },
+        // The asking client's, as its own requests will carry them (the proxy's when none).
+        _meta: envelopeOf({ capabilities: client?.capabilities, info: client?.info ?? PROXY_INFO }),
       },
     });
     let answer: ProbeAnswer;

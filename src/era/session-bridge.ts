@@ -5,7 +5,10 @@
  * subscriptions its listen stream follows, and the requests for input waiting for the
  * client's answers.
  */
+
 import type { RequestId } from '../../machines/connection.types.js';
+import { envelopeOf } from '../../machines/era-rules.js';
+import { isRecord } from '../../machines/jsonrpc.js';
 import { type HeaderDeclaration, scanToolHeaders } from './tool-headers.js';
 
 /** 2026-07-28 `SubscriptionFilter`: every kind opt-in. */
@@ -15,9 +18,6 @@ export interface SubscriptionFilter {
   resourcesListChanged?: true;
   resourceSubscriptions?: string[];
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const idKey = (id: RequestId) => `${typeof id}:${id}`;
 
@@ -43,23 +43,18 @@ export class SessionBridge {
   ) {}
 
   get serverCapabilities(): Record<string, unknown> {
-    return isObject(this.discover.capabilities) ? this.discover.capabilities : {};
+    return isRecord(this.discover.capabilities) ? this.discover.capabilities : {};
   }
 
   /** The client's initialize params, kept for the envelope. */
   takeInitialize(params: Record<string, unknown>): void {
-    if (isObject(params.capabilities)) this.clientCapabilities = params.capabilities;
-    if (isObject(params.clientInfo)) this.clientInfo = params.clientInfo;
+    if (isRecord(params.capabilities)) this.clientCapabilities = params.capabilities;
+    if (isRecord(params.clientInfo)) this.clientInfo = params.clientInfo;
   }
 
   /** "Every request MUST include" these `_meta` keys (2026-07-28 basic/index, _meta). */
   envelope(): Record<string, unknown> {
-    return {
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientCapabilities': this.clientCapabilities,
-      ...(this.clientInfo ? { 'io.modelcontextprotocol/clientInfo': this.clientInfo } : {}),
-      ...(this.logLevel ? { 'io.modelcontextprotocol/logLevel': this.logLevel } : {}),
-    };
+    return envelopeOf({ capabilities: this.clientCapabilities, info: this.clientInfo, logLevel: this.logLevel });
   }
 
   /**
@@ -70,7 +65,7 @@ export class SessionBridge {
     if (firstPage) this.tools.clear();
     const tools = Array.isArray(result.tools) ? result.tools : [];
     const kept = tools.filter((tool) => {
-      if (!isObject(tool) || typeof tool.name !== 'string') return false;
+      if (!isRecord(tool) || typeof tool.name !== 'string') return false;
       const scan = scanToolHeaders(tool.inputSchema);
       if (scan.valid) this.tools.set(tool.name, scan.declarations);
       return scan.valid;
@@ -97,7 +92,7 @@ export class SessionBridge {
   filter(): SubscriptionFilter {
     const caps = this.serverCapabilities;
     const changes = (name: string) =>
-      isObject(caps[name]) && (caps[name] as { listChanged?: unknown }).listChanged === true;
+      isRecord(caps[name]) && (caps[name] as { listChanged?: unknown }).listChanged === true;
     return {
       ...(changes('tools') ? { toolsListChanged: true as const } : {}),
       ...(changes('prompts') ? { promptsListChanged: true as const } : {}),

@@ -5,6 +5,8 @@
  * Metadata; SEP-2243). The proxy is that client for a 2025 client of a modern upstream.
  */
 
+import { isRecord } from '../../machines/jsonrpc.js';
+
 export interface HeaderDeclaration {
   /** Where the value sits in `arguments`: a chain of `properties` keys. */
   path: readonly string[];
@@ -40,14 +42,11 @@ const UNREACHABLE = [
 ];
 const MAPS = new Set(['patternProperties', 'dependentSchemas', '$defs', 'definitions']);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 export function scanToolHeaders(inputSchema: unknown): HeaderScan {
   const declarations: HeaderDeclaration[] = [];
   const seen = new Set<string>();
   const visit = (node: unknown, path: string[], reachable: boolean): string | undefined => {
-    if (!isObject(node)) return undefined;
+    if (!isRecord(node)) return undefined;
     if (KEY in node) {
       const name = node[KEY];
       const where = path.join('.') || '<root>';
@@ -61,7 +60,7 @@ export function scanToolHeaders(inputSchema: unknown): HeaderScan {
       seen.add(name.toLowerCase());
       declarations.push({ path, header: name });
     }
-    if (isObject(node.properties)) {
+    if (isRecord(node.properties)) {
       for (const [key, child] of Object.entries(node.properties)) {
         const fault = visit(child, [...path, key], reachable);
         if (fault) return fault;
@@ -70,7 +69,7 @@ export function scanToolHeaders(inputSchema: unknown): HeaderScan {
     for (const keyword of UNREACHABLE) {
       const sub = node[keyword];
       if (sub === undefined) continue;
-      const branches = Array.isArray(sub) ? sub : MAPS.has(keyword) && isObject(sub) ? Object.values(sub) : [sub];
+      const branches = Array.isArray(sub) ? sub : MAPS.has(keyword) && isRecord(sub) ? Object.values(sub) : [sub];
       for (const branch of branches) {
         const fault = visit(branch, [...path, `<${keyword}>`], false);
         if (fault) return fault;
@@ -97,6 +96,12 @@ export function encodeHeaderValue(value: string): string {
   return plain ? value : `${SENTINEL.prefix}${Buffer.from(value, 'utf8').toString('base64')}${SENTINEL.suffix}`;
 }
 
+/** The value a header carries, its base64 form decoded (a server checking `Mcp-Name` against the body). */
+export function decodeHeaderValue(value: string): string {
+  if (!(value.startsWith(SENTINEL.prefix) && value.endsWith(SENTINEL.suffix))) return value;
+  return Buffer.from(value.slice(SENTINEL.prefix.length, -SENTINEL.suffix.length), 'base64').toString('utf8');
+}
+
 function primitiveText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
@@ -110,7 +115,7 @@ export function paramHeaders(declarations: readonly HeaderDeclaration[], args: u
   const headers: Record<string, string> = {};
   for (const { path, header } of declarations) {
     let value: unknown = args;
-    for (const key of path) value = isObject(value) ? value[key] : undefined;
+    for (const key of path) value = isRecord(value) ? value[key] : undefined;
     const text = value === null || value === undefined ? undefined : primitiveText(value);
     if (text !== undefined) headers[`mcp-param-${header.toLowerCase()}`] = encodeHeaderValue(text);
   }

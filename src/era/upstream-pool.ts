@@ -7,9 +7,10 @@
  * session's messages are routed by the stream that carried them: a call's, or the
  * standalone stream for listens.
  */
+
 import { createHash } from 'node:crypto';
 import type { createActor } from 'xstate';
-import type { RequestId } from '../../machines/connection.types.js';
+import { isRecord, isResponse } from '../../machines/jsonrpc.js';
 import type { pendingCallMachine } from '../../machines/pending-call.machine.js';
 import type { UpstreamTarget } from '../../machines/session.types.js';
 import { STANDALONE_STREAM } from '../../machines/stream-table.js';
@@ -20,16 +21,13 @@ import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 export type Message = Record<string, unknown>;
 export type PendingCall = ReturnType<typeof createActor<typeof pendingCallMachine>>;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
 /** The 2025 revision the proxy opens pooled sessions with. */
 export const POOL_PROTOCOL_VERSION = '2025-11-25';
 
 /** A stable text of a JSON value (sorted keys), for pool keys. */
 function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
-  if (isObject(value)) {
+  if (isRecord(value)) {
     return `{${Object.keys(value)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${stable(value[k])}`)
@@ -124,18 +122,17 @@ export class PooledSession {
       capabilities: request.clientCapabilities,
       clientInfo: request.clientInfo ?? { name: 'mcp-shepherd', version: '0.1.0' },
     });
-    if (!isObject(result.result)) throw new Error(`the upstream refused initialize: ${JSON.stringify(result.error)}`);
+    if (!isRecord(result.result)) throw new Error(`the upstream refused initialize: ${JSON.stringify(result.error)}`);
     await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     // Log messages are filtered per request by the proxy: the session gets them all.
-    const capabilities = isObject(result.result.capabilities) ? result.result.capabilities : {};
+    const capabilities = isRecord(result.result.capabilities) ? result.result.capabilities : {};
     if ('logging' in capabilities) await this.ask('logging/setLevel', { level: 'debug' }).catch(() => undefined);
     return result.result;
   }
 
   private route(message: JsonRpcMessage, stream: number): void {
     const id = message.id;
-    const isResponse = !('method' in message) && ('result' in message || 'error' in message);
-    if (isResponse && (typeof id === 'string' || typeof id === 'number')) {
+    if (isResponse(message) && (typeof id === 'string' || typeof id === 'number')) {
       const waiter = this.waiting.get(String(id));
       if (waiter) {
         this.waiting.delete(String(id));
@@ -189,10 +186,6 @@ export class UpstreamPool {
       .slice(0, 22);
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   get(key: string): PooledSession | undefined {
     const session = this.sessions.get(key);
     return session && !session.closed ? session : undefined;
@@ -226,12 +219,4 @@ export class UpstreamPool {
     this.sessions.set(key, created);
     return created;
   }
-
-  async close(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(all.map((s) => s.transport.close().catch(() => {})));
-  }
 }
-
-export const callIdOf = (id: RequestId) => String(id);

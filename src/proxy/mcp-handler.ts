@@ -74,8 +74,6 @@ export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_SSE_RETRY_MS = 1_000;
 
 export interface McpHandler {
-  /** Ends the pooled upstream sessions of 2026-07-28 clients. */
-  close?(): Promise<void>;
   post(req: IncomingMessage, res: ServerResponse): Promise<void>;
   get(req: IncomingMessage, res: ServerResponse): Promise<void>;
   delete(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -144,7 +142,6 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
   }
 
   const handler: McpHandler = {
-    close: async () => modern?.close(),
     async post(req, res) {
       checkOrigin(req);
       if (mediaTypeOf(header(req, 'content-type')) !== 'application/json') {

@@ -1,10 +1,11 @@
 /** What the proxy checks of MCP's Streamable HTTP transport before anything goes upstream. */
 import type { RequestId } from '../../machines/connection.types.js';
+import { SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
 import { messageProblem } from '../../machines/jsonrpc.js';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR, ProtocolViolationError } from '../errors.js';
 
-/** Session-era revisions this proxy speaks (Streamable HTTP appeared in 2025-03-26). */
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
+/** Session-era revisions this proxy speaks (machines/era-rules.ts). */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = SESSION_ERA_VERSIONS;
 
 /**
  * "If the server does not receive an MCP-Protocol-Version header, and has no other way to

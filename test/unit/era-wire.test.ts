@@ -7,7 +7,7 @@ import {
   negotiatedVersion,
   withoutSubscriptionId,
 } from '../../src/era/modern-wire.js';
-import { encodeHeaderValue, paramHeaders, scanToolHeaders } from '../../src/era/tool-headers.js';
+import { decodeHeaderValue, encodeHeaderValue, paramHeaders, scanToolHeaders } from '../../src/era/tool-headers.js';
 
 describe('judgeProbe (server/discover answers)', () => {
   const discover = { supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, ttlMs: 5000 };
@@ -95,6 +95,9 @@ describe('x-mcp-header', () => {
     expect(encodeHeaderValue('a\r\nb')).toBe(`=?base64?${Buffer.from('a\r\nb').toString('base64')}?=`);
     expect(encodeHeaderValue('=?base64?abc?=')).toMatch(/^=\?base64\?.+\?=$/);
     expect(encodeHeaderValue('=?base64?abc?=')).not.toBe('=?base64?abc?=');
+    for (const value of ['us-west1', ' padded', 'zürich', '=?base64?abc?=']) {
+      expect(decodeHeaderValue(encodeHeaderValue(value))).toBe(value);
+    }
     const declarations = [
       { path: ['n'], header: 'Count' },
       { path: ['flag'], header: 'Flag' },
