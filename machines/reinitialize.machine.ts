@@ -39,6 +39,8 @@ export interface ReinitializeInput {
 export type ReinitializeOutput = ({ ok: true } & UpstreamSession) | { ok: false; detail: string };
 
 export const DEFAULT_REINITIALIZE_TIMEOUT_MS = 30_000;
+/** The id the replayed initialize's connection reports under. */
+export const REINITIALIZE_STREAM_ID = 'reinitialize';
 
 export interface ReinitializeContext extends UpstreamSession {
   input: ReinitializeInput;
@@ -110,7 +112,7 @@ export const reinitializeMachine = setup({
         src: 'connection',
         input: ({ context }) =>
           connectionInput({
-            id: 'reinitialize',
+            id: REINITIALIZE_STREAM_ID,
             sessionId: context.input.sessionId,
             upstream: context.input.upstream,
             // A new session: no session id, and no version until the upstream negotiates one.

@@ -7,6 +7,8 @@
 
 import { MODERN_ERROR_CODES } from '../../machines/era-rules.js';
 import { isRecord } from '../../machines/jsonrpc.js';
+import { REINITIALIZE_STREAM_ID } from '../../machines/reinitialize.machine.js';
+import { INITIALIZE_STREAM, streamChildId } from '../../machines/stream-table.js';
 import { type ModernReaderOptions, modernReader, type Reader } from './modern-reader.js';
 import { errorInBody, initializeResult, jsonRpcError, type Message } from './modern-wire.js';
 import { SessionBridge } from './session-bridge.js';
@@ -44,8 +46,14 @@ export interface EraReaderOptions {
 /** Headers that belong to one era's wire, not to the client: the probe carries the rest. */
 const WIRE_HEADERS = new Set(['content-type', 'accept', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']);
 
-function initializeOf(body: string | undefined): Message | undefined {
-  if (body === undefined || !body.includes('"initialize"')) return undefined;
+/**
+ * The readers an initialize goes through: the session's first stream and a re-initialization.
+ * Only they are looked into; every other request goes straight on (this is the request path).
+ */
+const INITIALIZE_READERS = new Set([streamChildId(INITIALIZE_STREAM), REINITIALIZE_STREAM_ID]);
+
+function initializeOf(readerId: string, body: string | undefined): Message | undefined {
+  if (!INITIALIZE_READERS.has(readerId) || body === undefined) return undefined;
   try {
     const message = JSON.parse(body) as unknown;
     return isRecord(message) && message.method === 'initialize' && 'id' in message ? message : undefined;
@@ -62,7 +70,7 @@ export function eraReader(http: Reader, options: EraReaderOptions): Reader {
     const session = input.session;
     const bridge = session === undefined ? undefined : bridges.get(session);
     if (bridge !== undefined) return modernReader(bridge, modernOptions)(params);
-    const initialize = initializeOf(input.body);
+    const initialize = initializeOf(input.id, input.body);
     if (initialize === undefined || session === undefined || eras.mode === '2025') return http(params);
 
     let stopped = false;

@@ -61,20 +61,19 @@ export function createProbe(options: { dispatcher?: Dispatcher | undefined; time
         signal: AbortSignal.timeout(timeoutMs),
         ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
+      let text = '';
+      const decoder = new TextDecoder();
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        chunks.push(chunk);
-        size += chunk.length;
+        text += decoder.decode(chunk, { stream: true });
         // One answer is all the probe reads: the first SSE event, or the whole JSON body.
-        if (size > MAX_PROBE_BYTES || Buffer.concat(chunks).toString('utf8').includes('\n\n')) break;
+        if (text.length > MAX_PROBE_BYTES || text.includes('\n\n')) break;
       }
       response.body.destroy();
       const contentType = String(response.headers['content-type'] ?? '');
       answer = {
         kind: 'http',
         status: response.statusCode,
-        body: bodyMessage(Buffer.concat(chunks).toString('utf8'), contentType),
+        body: bodyMessage(text, contentType),
       };
     } catch (error) {
       const name = (error as Error).name;
