@@ -34,7 +34,7 @@ export class SessionBridge {
   private readonly filterWatchers = new Set<() => void>();
   private readonly legs = new Map<string, (answer: Record<string, unknown>) => void>();
   private readonly calls = new Map<string, () => void>();
-  private calls_ = 0;
+  private callCount = 0;
 
   constructor(
     readonly sessionId: string,
@@ -115,8 +115,8 @@ export class SessionBridge {
 
   /** A prefix no other call of this session has: the ids the proxy mints for the call start with it. */
   mintCallPrefix(): string {
-    this.calls_ += 1;
-    return `mcp-shepherd:${this.calls_}`;
+    this.callCount += 1;
+    return `mcp-shepherd:${this.callCount}`;
   }
 
   /** A request for input went to the client under `id`; `deliver` takes its answer. */

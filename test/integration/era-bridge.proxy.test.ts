@@ -26,6 +26,8 @@ import { waitFor } from '../support/wait.js';
 let upstream: ModernServer | undefined;
 let shepherd: Shepherd | undefined;
 let relay: TcpRelay | undefined;
+/** A session-era upstream, for the tests of --upstream-protocol. */
+let demo: DemoServer | undefined;
 const clients: Array<{ close(): Promise<void> }> = [];
 
 afterEach(async () => {
@@ -33,7 +35,8 @@ afterEach(async () => {
   await shepherd?.close();
   await relay?.close();
   await upstream?.close();
-  shepherd = relay = upstream = undefined;
+  await demo?.close();
+  shepherd = relay = upstream = demo = undefined;
 });
 
 async function proxyTo(options: { legacy?: 'reject' | 'stateless'; relayed?: boolean; heartbeatMs?: number } = {}) {
@@ -86,6 +89,13 @@ async function sdk1(url: string) {
 
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
+
+/** The upstream acknowledged the session's listen this many times (its filter is in force upstream). */
+const listensAcknowledged = (count: number) =>
+  waitFor(() => {
+    const [session] = (shepherd as Shepherd).listSessions();
+    return session !== undefined && ((shepherd as Shepherd).runtime.bridges.get(session.id)?.listens ?? 0) >= count;
+  }, `${count} acknowledged listen(s)`);
 
 const posted = (server: ModernServer, method: string) =>
   server.requests.filter((r) => r.method === 'POST' && (r.body as { method?: string } | undefined)?.method === method);
@@ -200,7 +210,7 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
         toolsListChanged: true,
       },
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await listensAcknowledged(1);
     expect(textOf(await client.callTool({ name: 'add_tool', arguments: { name: 'fresh' } }))).toBe('added fresh');
     await waitFor(() => listChanged.length > 0, 'tools/list_changed on the GET stream');
     const tools = await client.listTools();
@@ -212,8 +222,8 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     const url = await proxyTo({ relayed: true });
     const { listChanged } = await sdk1(url);
     const server = upstream as ModernServer;
-    await waitFor(() => posted(server, 'subscriptions/listen').length === 1, 'the first listen');
-    await new Promise((r) => setTimeout(r, 100));
+    await listensAcknowledged(1);
+    expect(posted(server, 'subscriptions/listen')).toHaveLength(1);
     expect(listChanged).toEqual([]);
     (relay as TcpRelay).cutAll();
     // A change while no listen is open upstream is missed there; the re-listen makes up for it.
@@ -260,15 +270,14 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     const { client, listChanged } = await sdk1(url);
     expect(posted(upstream as ModernServer, 'initialize')).toEqual([]);
     expect(textOf(await client.callTool({ name: 'confirm', arguments: {} }))).toBe('confirmed: {"ok":true}');
-    await waitFor(() => posted(upstream as ModernServer, 'subscriptions/listen').length > 0, 'the upstream listen');
-    await new Promise((r) => setTimeout(r, 100));
+    await listensAcknowledged(1);
     await client.callTool({ name: 'add_tool', arguments: { name: 'later' } });
     await waitFor(() => listChanged.length > 0, 'tools/list_changed');
   });
 
   describe('--upstream-protocol in front of a session-era server (the SDK 1.x demo server)', () => {
     async function demoBehind(upstreamProtocol?: 'auto' | '2025' | '2026-07-28') {
-      const demo = await DemoServer.start();
+      demo = await DemoServer.start();
       const bodies: Array<{ method?: string }> = [];
       demo.beforeRequest = (_req, _res, body) => {
         if (body !== undefined) bodies.push(body as { method?: string });
@@ -280,7 +289,7 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
         ...(upstreamProtocol ? { upstreamProtocol } : {}),
       });
       const url = (await shepherd.listen({ port: 0 })).url;
-      return { demo, bodies, url };
+      return { bodies, url };
     }
     const connectPlain = async (url: string) => {
       const client = new Client({ name: 'plain', version: '1' });
@@ -290,39 +299,25 @@ describe('2025 clients → mcp-shepherd → 2026-07-28 upstream', () => {
     };
 
     it('auto: one probe for the URL, then sessions go through as sessions', async () => {
-      const { demo, bodies, url } = await demoBehind();
-      try {
-        await connectPlain(url);
-        await connectPlain(url);
-        expect(bodies.filter((b) => b.method === 'server/discover')).toHaveLength(1);
-        expect(bodies.filter((b) => b.method === 'initialize')).toHaveLength(2);
-        expect((shepherd as Shepherd).listSessions().map((v) => v.upstreamEra)).toEqual(['session', 'session']);
-      } finally {
-        for (const client of clients.splice(0)) await client.close().catch(() => {});
-        await demo.close();
-      }
+      const { bodies, url } = await demoBehind();
+      await connectPlain(url);
+      await connectPlain(url);
+      expect(bodies.filter((b) => b.method === 'server/discover')).toHaveLength(1);
+      expect(bodies.filter((b) => b.method === 'initialize')).toHaveLength(2);
+      expect((shepherd as Shepherd).listSessions().map((v) => v.upstreamEra)).toEqual(['session', 'session']);
     });
 
     it('2025: never probes', async () => {
-      const { demo, bodies, url } = await demoBehind('2025');
-      try {
-        const client = await connectPlain(url);
-        expect((await client.listTools()).tools.length).toBeGreaterThan(0);
-        expect(bodies.filter((b) => b.method === 'server/discover')).toEqual([]);
-      } finally {
-        for (const client of clients.splice(0)) await client.close().catch(() => {});
-        await demo.close();
-      }
+      const { bodies, url } = await demoBehind('2025');
+      const client = await connectPlain(url);
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      expect(bodies.filter((b) => b.method === 'server/discover')).toEqual([]);
     });
 
     it('2026-07-28: a server that does not answer server/discover is never fallen back to; the initialize fails clearly', async () => {
-      const { demo, bodies, url } = await demoBehind('2026-07-28');
-      try {
-        await expect(connectPlain(url)).rejects.toThrow(/does not speak 2026-07-28/);
-        expect(bodies.filter((b) => b.method === 'initialize')).toEqual([]);
-      } finally {
-        await demo.close();
-      }
+      const { bodies, url } = await demoBehind('2026-07-28');
+      await expect(connectPlain(url)).rejects.toThrow(/does not speak 2026-07-28/);
+      expect(bodies.filter((b) => b.method === 'initialize')).toEqual([]);
     });
   });
 });
