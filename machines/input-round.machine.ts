@@ -20,7 +20,7 @@
 import { type ActorRefFrom, and, assign, enqueueActions, fromCallback, not, setup } from 'xstate';
 import type { RequestId } from './connection.types.js';
 import { INPUT_CAPABILITY } from './era-rules.js';
-import { isRecord } from './jsonrpc.js';
+import { errorResponse, isRecord } from './jsonrpc.js';
 
 export interface InputRoundInput {
   /** The client's request as it came (params without retry fields). */
@@ -107,11 +107,8 @@ function legRequest(id: string, leg: Leg): Record<string, unknown> {
   return { jsonrpc: '2.0', id, method: leg.method, params };
 }
 
-const failure = (context: InputRoundContext, message: string, code = -32603, data?: Record<string, unknown>) => ({
-  jsonrpc: '2.0',
-  id: context.input.request.id,
-  error: { code, message, ...(data ? { data } : {}) },
-});
+const failure = (context: InputRoundContext, message: string, code = -32603, data?: Record<string, unknown>) =>
+  errorResponse(context.input.request.id, code, message, data);
 
 const missingCapabilities = (context: InputRoundContext, legs: Record<string, Leg>) => {
   const missing: Record<string, object> = {};

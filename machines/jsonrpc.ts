@@ -5,6 +5,13 @@ import type { RequestId } from './connection.types.js';
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/** A JSON-RPC error response (`id` null when the request's is unknown). */
+export const errorResponse = (id: unknown, code: number, message: string, data?: unknown): Record<string, unknown> => ({
+  jsonrpc: '2.0',
+  id: id ?? null,
+  error: { code, message, ...(data !== undefined ? { data } : {}) },
+});
+
 /** A response: a result or an error, and no method. */
 export const isResponse = (message: Record<string, unknown>) =>
   !('method' in message) && ('result' in message || 'error' in message);

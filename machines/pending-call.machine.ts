@@ -16,7 +16,7 @@
 import { type ActorRefFrom, and, assign, enqueueActions, setup } from 'xstate';
 import type { RequestId } from './connection.types.js';
 import { INPUT_CAPABILITY } from './era-rules.js';
-import { isResponse } from './jsonrpc.js';
+import { errorResponse, isResponse } from './jsonrpc.js';
 
 export interface PendingCallInput {
   /** The call's id upstream (the proxy's, unique on the pooled session). */
@@ -104,7 +104,7 @@ function withoutKeyHint(params: unknown): unknown {
 const errorToClient = (context: PendingCallContext, code: number, message: string, data?: unknown) => ({
   type: 'call.send' as const,
   final: true,
-  message: { jsonrpc: '2.0', id: context.clientId, error: { code, message, ...(data !== undefined ? { data } : {}) } },
+  message: errorResponse(context.clientId, code, message, data),
 });
 
 /** The call's response as the attached client gets it: its id, `resultType` (2026-07-28 `Result`). */
@@ -158,11 +158,7 @@ export const pendingCallMachine = setup({
       const capability = INPUT_CAPABILITY[String(message.method)] ?? String(message.method);
       enqueue.emit({
         type: 'call.upstream',
-        message: {
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: -32601, message: `the client cannot serve ${String(message.method)}` },
-        },
+        message: errorResponse(message.id, -32601, `the client cannot serve ${String(message.method)}`),
       });
       enqueue.emit(
         errorToClient(

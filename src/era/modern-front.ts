@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createActor } from 'xstate';
 import { META, MODERN_VERSION, SESSION_ERA_VERSIONS } from '../../machines/era-rules.js';
-import { isRecord } from '../../machines/jsonrpc.js';
+import { errorResponse, isRecord } from '../../machines/jsonrpc.js';
 import { pendingCallMachine } from '../../machines/pending-call.machine.js';
 import type { UpstreamTarget } from '../../machines/session.types.js';
 import { type CredentialPolicy, forwardedFrom } from '../auth/credentials.js';
@@ -157,11 +157,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
 
   async function handle(req: IncomingMessage, res: ServerResponse, message: unknown): Promise<void> {
     if (!isRecord(message)) {
-      return jsonAnswer(res, 400, {
-        jsonrpc: '2.0',
-        id: null,
-        error: { code: -32600, message: 'Invalid Request: batches are not part of 2026-07-28' },
-      });
+      return jsonAnswer(res, 400, errorResponse(null, -32600, 'Invalid Request: batches are not part of 2026-07-28'));
     }
     const id = message.id;
     if (!('id' in message)) {
@@ -174,11 +170,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
       envelope = checkRequest(req, message);
     } catch (error) {
       if (!(error instanceof LadderError)) throw error;
-      return jsonAnswer(res, error.status, {
-        jsonrpc: '2.0',
-        id: id ?? null,
-        error: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) },
-      });
+      return jsonAnswer(res, error.status, errorResponse(id, error.code, error.message, error.data));
     }
     const method = String(message.method);
     const forward = forwardedFrom(req, options.credentials);
@@ -189,22 +181,18 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
       clientInfo: envelope.info,
     };
     if (method !== 'server/discover' && method !== 'subscriptions/listen' && !CALLS.has(method)) {
-      return jsonAnswer(res, 404, {
-        jsonrpc: '2.0',
-        id,
-        error: { code: -32601, message: `Method not found: ${method}` },
-      });
+      return jsonAnswer(res, 404, errorResponse(id, -32601, `Method not found: ${method}`));
     }
     const session = pool.sessionFor(request);
     let initialized: Message;
     try {
       initialized = await session.ready;
     } catch (error) {
-      return jsonAnswer(res, 502, {
-        jsonrpc: '2.0',
-        id,
-        error: { code: -32603, message: `The upstream could not be reached: ${(error as Error).message}` },
-      });
+      return jsonAnswer(
+        res,
+        502,
+        errorResponse(id, -32603, `The upstream could not be reached: ${(error as Error).message}`),
+      );
     }
     const serverInfo = isRecord(initialized.serverInfo) ? initialized.serverInfo : undefined;
     const withServerInfo = (result: Message): Message => ({
@@ -248,11 +236,7 @@ export function createModernFront(runtime: SupervisorRuntime, options: ModernFro
     const progressToken = isRecord(params._meta) ? params._meta.progressToken : undefined;
     const minLevel = envelope.logLevel === undefined ? Number.POSITIVE_INFINITY : LOG_LEVELS.indexOf(envelope.logLevel);
     const refuse = (text: string) =>
-      answer.finish({
-        jsonrpc: '2.0',
-        id: message.id,
-        error: { code: -32602, message: text, data: { reason: 'invalid_request_state' } },
-      });
+      answer.finish(errorResponse(message.id, -32602, text, { reason: 'invalid_request_state' }));
 
     let actor: ReturnType<typeof createActor<typeof pendingCallMachine>>;
     let upstreamId: string;

@@ -106,11 +106,7 @@ export function withoutSubscriptionId(message: Message): Message {
   return { ...message, params: Object.keys(rest).length > 0 ? { ...others, _meta: rest } : others };
 }
 
-export const jsonRpcError = (id: unknown, code: number, message: string, data?: unknown): Message => ({
-  jsonrpc: '2.0',
-  id: id ?? null,
-  error: { code, message, ...(data !== undefined ? { data } : {}) },
-});
+export { errorResponse as jsonRpcError } from '../../machines/jsonrpc.js';
 
 /** A JSON-RPC error in a non-2xx body (the SDK's ladder errors: -32020, -32021, -32022, -32601). */
 export function errorInBody(snippet: string | undefined): Message | undefined {

@@ -10,7 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import type { createActor } from 'xstate';
-import { isRecord, isResponse } from '../../machines/jsonrpc.js';
+import { errorResponse, isRecord, isResponse } from '../../machines/jsonrpc.js';
 import type { pendingCallMachine } from '../../machines/pending-call.machine.js';
 import type { UpstreamTarget } from '../../machines/session.types.js';
 import { STANDALONE_STREAM } from '../../machines/stream-table.js';
@@ -154,11 +154,9 @@ export class PooledSession {
     if (stream === STANDALONE_STREAM && typeof message.method === 'string') {
       if ('id' in message) {
         // A request outside any call cannot reach a 2026-07-28 client.
-        void this.send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: -32601, message: 'mcp-shepherd: no 2026-07-28 client can answer this outside a call' },
-        });
+        void this.send(
+          errorResponse(message.id, -32601, 'mcp-shepherd: no 2026-07-28 client can answer this outside a call'),
+        );
         return;
       }
       for (const listener of this.listeners) listener(message);
