@@ -81,10 +81,22 @@ export function modernClaim(message: unknown): string | undefined {
   return typeof version === 'string' ? version : undefined;
 }
 
-/** Whether the proxy serves this POST as 2026-07-28: the body decides; a modern header alone also does. */
-export function isModernRequest(req: IncomingMessage, message: unknown): boolean {
-  if (modernClaim(message) !== undefined) return true;
-  return header(req, 'mcp-protocol-version') === MODERN_VERSION && header(req, 'mcp-session-id') === undefined;
+/**
+ * The POST's message when the proxy serves it as 2026-07-28: the body decides (its envelope),
+ * and a modern header alone too. A request that names a session is session era, and is not
+ * looked into (the request path); others get a substring test before any parse.
+ */
+export function modernRequestOf(req: IncomingMessage, text: string): unknown {
+  if (header(req, 'mcp-session-id') !== undefined) return undefined;
+  const modernHeader = header(req, 'mcp-protocol-version') === MODERN_VERSION;
+  if (!modernHeader && !text.includes(META.protocolVersion)) return undefined;
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    message = undefined;
+  }
+  return modernHeader || modernClaim(message) !== undefined ? message : undefined;
 }
 
 /** The ladder, in the reference server's order: header, envelope, agreement, version, method headers. */

@@ -5,13 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MODERN_VERSION } from '../../machines/era-rules.js';
 import type { Forwarded, UpstreamTarget } from '../../machines/session.types.js';
 import { type CredentialPolicy, credentialPolicy, forwardedFrom } from '../auth/credentials.js';
 import { IdentityResolver } from '../auth/identity.js';
 import type { ResourceMetadata } from '../auth/resource-metadata.js';
 import { verifyCredential } from '../auth/verify.js';
-import { createModernFront, isModernRequest } from '../era/modern-front.js';
+import { createModernFront, modernRequestOf } from '../era/modern-front.js';
 import {
   BodyTooLargeError,
   InternalError,
@@ -56,17 +55,6 @@ export interface McpHandlerOptions {
   upstream?: UpstreamTarget | undefined;
   /** Serve 2026-07-28 clients (default true when `upstream` is given). */
   modernClients?: boolean | undefined;
-}
-
-const mayBeModern = (req: IncomingMessage, text: string) =>
-  text.includes('io.modelcontextprotocol/protocolVersion') || header(req, 'mcp-protocol-version') === MODERN_VERSION;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -167,11 +155,8 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
         throw new BodyTooLargeError(maxBodyBytes);
       }
       // "A request carrying modern per-request _meta is served statelessly" (2026-07-28).
-      // A substring test first: the session era's hot path parses its body once, below.
-      if (modern !== undefined && mayBeModern(req, body.text)) {
-        const message = parseJson(body.text);
-        if (isModernRequest(req, message)) return modern.handle(req, res, message);
-      }
+      const modernMessage = modern === undefined ? undefined : modernRequestOf(req, body.text);
+      if (modernMessage !== undefined) return modern?.handle(req, res, modernMessage);
       const parsed = parseBody(body.text);
       if (!parsed.ok) throw parsed.error;
       const { initialize, requestIds, isBatch } = parsed.body;
