@@ -131,6 +131,8 @@ export const pendingCallMachine = setup({
       return isResponse(message) && message.id === context.input.upstreamId;
     },
     isServerRequest: ({ event }) => isRequest(messageOf(event)),
+    heldFinal: ({ context }) =>
+      context.held.some((message) => isResponse(message) && message.id === context.input.upstreamId),
     /** "The server MUST NOT embed a request the client did not declare a capability for" (-32021). */
     lacksCapability: ({ context, event }) => {
       const capability = INPUT_CAPABILITY[String(messageOf(event).method)];
@@ -210,6 +212,7 @@ export const pendingCallMachine = setup({
       }
       enqueue.assign({ clientId: event.clientId, waiting, asked: [] });
     }),
+    attachRetry: assign(({ context, event }) => (event.type === 'client.retry' ? { clientId: event.clientId } : {})),
     flushHeld: enqueueActions(({ context, enqueue }) => {
       for (const message of context.held) {
         const final = isResponse(message) && message.id === context.input.upstreamId;
@@ -282,6 +285,8 @@ export const pendingCallMachine = setup({
         'upstream.message': { actions: 'hold' },
         'upstream.ended': { target: 'cancelled' },
         'client.retry': [
+          // The upstream answered the call meanwhile (it gave up waiting): the retry gets the answer.
+          { guard: 'heldFinal', target: 'done', actions: ['attachRetry', 'flushHeld'] },
           { guard: 'answersAll', target: 'relaying', actions: ['takeRetry', 'flushHeld'] },
           // Some requests still unanswered: asked again.
           { target: 'parked', reenter: true, actions: ['takeRetry', 'askClient'] },

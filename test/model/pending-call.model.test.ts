@@ -170,6 +170,15 @@ const model: MachineModel<typeof pendingCallMachine, CallWorld> = {
     'pendingCall.parked --upstream.ended--> pendingCall.cancelled': (e) => {
       expect(e.after.snapshot.value).toBe('cancelled');
     },
+    'pendingCall.parked --client.retry[heldFinal]--> pendingCall.done': (e) => {
+      // The upstream finished while nobody was attached: the retry gets that answer, under its id,
+      // and nothing more goes upstream.
+      expect(of(e, 'call.upstream')).toEqual([]);
+      const finals = of(e, 'call.send').filter((x) => x.final);
+      expect(finals).toHaveLength(1);
+      expect(finals[0]?.message.id).toBe(attachedId(e));
+      expect(e.after.snapshot.status).toBe('done');
+    },
     'pendingCall.parked --client.retry[answersAll]--> pendingCall.relaying': (e) => {
       // The answers go upstream as the responses to the upstream's own request ids.
       const before = e.before.snapshot.context.waiting;
