@@ -212,7 +212,7 @@ export const pendingCallMachine = setup({
       }
       enqueue.assign({ clientId: event.clientId, waiting, asked: [] });
     }),
-    attachRetry: assign(({ context, event }) => (event.type === 'client.retry' ? { clientId: event.clientId } : {})),
+    attachRetry: assign(({ event }) => (event.type === 'client.retry' ? { clientId: event.clientId } : {})),
     flushHeld: enqueueActions(({ context, enqueue }) => {
       for (const message of context.held) {
         const final = isResponse(message) && message.id === context.input.upstreamId;
