@@ -123,7 +123,8 @@ export function initialContext(input: ConnectionInput): ConnectionContext {
  */
 export function requestFor(context: ConnectionContext): StreamRequest {
   const { target } = context;
-  const isPost = target.method === 'POST' && context.opens === 0;
+  // A POST stream without a body was sent before (by another process): it can only resume.
+  const isPost = target.method === 'POST' && context.opens === 0 && target.body !== undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
   // "The client MUST include an Accept header, listing both application/json and

@@ -19,10 +19,19 @@ import type {
   SessionEvent,
   SessionInput,
   SessionLimits,
+  SessionRestore,
   UpstreamGonePolicy,
   UpstreamTarget,
 } from './session.types.js';
-import { emptyTable, entryOf, INITIALIZE_STREAM, type StreamTable, streamOf, streamRef } from './stream-table.js';
+import {
+  emptyTable,
+  entryOf,
+  INITIALIZE_STREAM,
+  STANDALONE_STREAM,
+  type StreamTable,
+  streamOf,
+  streamRef,
+} from './stream-table.js';
 import { connectionInput, type UpstreamSession } from './upstream-request.js';
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -44,6 +53,8 @@ export interface SessionConfig {
   eventLog: EventLog;
   /** Who created the session; the runtime serves it to this identity only. */
   identity: string | undefined;
+  /** Where another process left the session, when this one goes on with it. */
+  restore: SessionRestore | undefined;
 }
 
 export interface StandaloneState {
@@ -115,6 +126,7 @@ export interface SessionContext {
 }
 
 export function initialContext(input: SessionInput): SessionContext {
+  const { restore } = input;
   return {
     sessionId: input.sessionId,
     config: {
@@ -125,22 +137,27 @@ export function initialContext(input: SessionInput): SessionContext {
       onUpstreamGone: input.onUpstreamGone ?? 'reinitialize',
       eventLog: input.eventLog,
       identity: input.identity,
+      restore,
     },
     limits: { ...DEFAULT_SESSION_LIMITS, ...input.limits },
-    upstreamSessionId: undefined,
-    protocolVersion: undefined,
-    streams: emptyTable(),
-    nextSeq: 1,
-    standalone: { resumeId: undefined, delivered: 0, unavailable: false },
+    upstreamSessionId: restore?.upstreamSessionId,
+    protocolVersion: restore?.protocolVersion,
+    streams: restore ? { entries: {}, next: restore.nextStream } : emptyTable(),
+    nextSeq: restore?.nextSeq ?? 1,
+    standalone: {
+      resumeId: restore?.streams.find((s) => s.stream === STANDALONE_STREAM)?.resumeId,
+      delivered: restore?.standaloneDelivered ?? 0,
+      unavailable: false,
+    },
     credentials: {
-      latest: undefined,
-      accepted: [],
+      latest: restore?.credential,
+      accepted: restore?.credential ? [restore.credential.id] : [],
     },
     deferred: [],
     upstreamIds: [],
     endReason: undefined,
-    initializedBody: undefined,
-    reinitializations: 0,
+    initializedBody: restore?.initializedBody,
+    reinitializations: restore?.reinitializations ?? 0,
     hostAlive: false,
     resuming: [],
   };
@@ -185,6 +202,7 @@ export const END_IS_EXPIRY: Record<SessionEndReason, boolean> = {
   idle: true,
   lifetime: true,
   'upstream-gone': true,
+  handoff: false,
 };
 
 export const HOST_ID = 'host';
@@ -235,7 +253,13 @@ export const settle = (result: void | Promise<void>) => {
  * client forwarded, or, for a stream the proxy opens on its own, the credential the upstream
  * accepted last.
  */
-export function spawnInput(context: SessionContext, stream: number, kind: 'get' | 'post', body?: string) {
+export function spawnInput(
+  context: SessionContext,
+  stream: number,
+  kind: 'get' | 'post',
+  body?: string,
+  resumeId?: string,
+) {
   const entry = entryOf(context.streams, stream);
   return connectionInput({
     id: streamRef(stream),
@@ -245,7 +269,7 @@ export function spawnInput(context: SessionContext, stream: number, kind: 'get' 
     kind,
     body,
     pending: entry?.pending ?? [],
-    lastEventId: kind === 'get' ? context.standalone.resumeId : undefined,
+    lastEventId: kind === 'get' ? context.standalone.resumeId : resumeId,
     options: context.config.connectionOptions,
     forwarded: entry?.forward?.headers ?? context.credentials.latest?.headers,
   });

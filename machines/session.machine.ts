@@ -36,7 +36,9 @@ const holdClientCommands = (code: 'too-many-streams' | 'reinitializing') => {
   return { 'session.request': hold, 'session.listen': hold, 'session.resume': hold };
 };
 
-const endWith = (reason: 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed') => ({
+const endWith = (
+  reason: 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed' | 'handoff',
+) => ({
   type: 'setEndReason' as const,
   params: { reason },
 });
@@ -58,6 +60,7 @@ export const sessionMachine = sessionSetup.createMachine({
       on: {
         'session.delete': { target: 'terminating', actions: ['takeDeleteCredential', endWith('deleted')] },
         'session.shutdown': { target: 'terminating', actions: endWith('shutdown') },
+        'session.handoff': { target: 'terminating', actions: endWith('handoff') },
         'session.client.detach': { actions: 'detach' },
         'session.resume': [
           { guard: 'resumeSlotsFull', actions: { type: 'refuse', params: { code: 'too-many-resumes' } } },
@@ -77,8 +80,12 @@ export const sessionMachine = sessionSetup.createMachine({
         ],
         'xstate.error.actor.*': { guard: resumeIs('failed'), actions: answer(false) },
       },
-      initial: 'initializing',
+      initial: 'starting',
       states: {
+        // A session another process held goes on where it left off: no initialize upstream.
+        starting: {
+          always: [{ guard: 'isRestored', target: 'active', actions: 'restoreStreams' }, { target: 'initializing' }],
+        },
         initializing: {
           entry: {
             type: 'openStream',

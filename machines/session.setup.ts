@@ -12,7 +12,7 @@ import { connectionMachine } from './connection.machine.js';
 import type { RequestId } from './connection.types.js';
 import { formatEventId } from './event-id.js';
 import type { EventLog, LogPosition, ReplayRefusal, ReplayResult } from './event-log.js';
-import { responseIds, resultFor, upstreamOutputProblem } from './jsonrpc.js';
+import { errorResponse, responseIds, resultFor, upstreamOutputProblem } from './jsonrpc.js';
 import { processMachine } from './process.machine.js';
 import { reinitializeMachine } from './reinitialize.machine.js';
 import type {
@@ -62,12 +62,17 @@ import {
   markInvalid,
   markJson,
   openStream,
+  restoreStream,
   STANDALONE_STREAM,
   splitForResend,
   streamChildId,
   streamOf,
 } from './stream-table.js';
 import type { UpstreamSession } from './upstream-request.js';
+
+/** What a request gets when the process that held its stream failed before the upstream's first event id. */
+export const UNRESUMABLE_MESSAGE =
+  'The proxy replica that held this request failed before the upstream stream could be resumed; its outcome is unknown.';
 
 export const sessionSetup = setup({
   types: {
@@ -123,8 +128,12 @@ export const sessionSetup = setup({
       context.reinitializations < context.limits.maxReinitializations,
     isHostDone: ({ event }) => event.type === `xstate.done.actor.${HOST_ID}`,
     hostAlive: ({ context }) => context.hostAlive,
+    // Upstream-gone: nothing is left to delete; handoff: another process goes on with it.
     shouldDeleteUpstream: ({ context }) =>
-      context.upstreamSessionId !== undefined && context.endReason !== 'upstream-gone',
+      context.upstreamSessionId !== undefined &&
+      context.endReason !== 'upstream-gone' &&
+      context.endReason !== 'handoff',
+    isRestored: ({ context }) => context.config.restore !== undefined,
     endIsExpiry: ({ context }) => context.endReason !== undefined && END_IS_EXPIRY[context.endReason],
     resumeSlotsFull: ({ context }) => freeResumeSlot(context.resuming, context.limits) === -1,
     resumeIs: ({ context, event }, params: { outcome: ReturnType<typeof resumeOutcome> }) =>
@@ -279,6 +288,41 @@ export const sessionSetup = setup({
         input: spawnInput({ ...context, streams: opened.table }, STANDALONE_STREAM, 'get'),
       });
     }),
+    /**
+     * Goes on with a session another process held: each stream that was open resumes
+     * upstream from the upstream's id of the last event it carried. A POST stream with no such
+     * id cannot be resumed (its request is never sent twice: tools are not idempotent), so
+     * each of its requests gets an error in the log, where its client's resume finds it.
+     */
+    restoreStreams: enqueueActions(({ context, enqueue }) => {
+      const restore = context.config.restore;
+      if (restore === undefined) return;
+      let { streams, nextSeq } = context;
+      const spawned: Array<{ stream: number; kind: 'get' | 'post'; resumeId: string | undefined }> = [];
+      for (const restored of restore.streams) {
+        const { stream, kind, pending, resumeId } = restored;
+        if (kind === 'get' || (resumeId !== undefined && pending.length > 0)) {
+          streams = restoreStream(streams, stream, { kind, pending });
+          spawned.push({ stream, kind, resumeId });
+          continue;
+        }
+        for (const id of pending) {
+          const seq = nextSeq++;
+          const data = JSON.stringify(errorResponse(id, -32603, UNRESUMABLE_MESSAGE));
+          const logged = { stream, seq, eventId: formatEventId(context.config.eventTag, stream, seq), data };
+          const { eventLog } = context.config;
+          enqueue(() => settle(eventLog.append(logged)));
+        }
+      }
+      const next = { ...context, streams, nextSeq };
+      enqueue.assign({ streams, nextSeq });
+      for (const { stream, kind, resumeId } of spawned) {
+        enqueue.spawnChild('connection', {
+          id: streamChildId(stream),
+          input: spawnInput(next, stream, kind, undefined, resumeId),
+        });
+      }
+    }),
     /** Holds a client command until the upstream GET stream has opened. */
     defer: assign(({ context, event }) => ({ deferred: [...context.deferred, event as SessionCommand] })),
     /** Handles the held commands, in order, now that requests may go. */
@@ -402,11 +446,14 @@ export const sessionSetup = setup({
       enqueue.assign({ streams });
       enqueue.emit(resumedEvent(context, resume, outcome === 'attached' || reopen));
     }),
-    /** Stops every stream child (aborting its upstream request) and tells the runtime. */
+    /**
+     * Stops every stream child (aborting its upstream request) and tells the runtime. Handed
+     * over, no request is unanswered: the process that holds the session now answers them.
+     */
     closeAllStreams: enqueueActions(({ context, enqueue }) => {
       for (const stream of liveStreams(context.streams)) {
         enqueue.stopChild(streamChildId(stream));
-        const unanswered = entryOf(context.streams, stream)?.pending ?? [];
+        const unanswered = context.endReason === 'handoff' ? [] : (entryOf(context.streams, stream)?.pending ?? []);
         enqueue.emit(
           streamEnded(context, stream, { state: 'stopped', reason: `session-${context.endReason}`, unanswered }),
         );

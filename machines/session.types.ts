@@ -74,11 +74,52 @@ export interface SessionInput {
    * session so the client gets 404 and re-initializes. Default `reinitialize`.
    */
   onUpstreamGone?: UpstreamGonePolicy;
+  /**
+   * Start as a session another process held (a replica that failed or handed it over,
+   * docs/replicas.md): no initialize goes upstream; the upstream session goes on, and every
+   * stream that was open resumes from where its upstream stream was.
+   */
+  restore?: SessionRestore | undefined;
+}
+
+/** What a session needs to go on where another process left it. */
+export interface SessionRestore {
+  upstreamSessionId: string | undefined;
+  protocolVersion: string | undefined;
+  /** The first seq not issued yet: ids continue beyond every one a client may hold. */
+  nextSeq: number;
+  /** The first POST stream number not opened yet. */
+  nextStream: number;
+  initializedBody: string | undefined;
+  reinitializations: number;
+  /** The credential the upstream accepted last: the restored streams' requests carry it. */
+  credential: Forwarded['credential'];
+  /** The seq of the last standalone event a client was attached for. */
+  standaloneDelivered: number;
+  /** The streams that were open, each with the upstream's id of the last event it carried. */
+  streams: readonly RestoredStream[];
+}
+
+export interface RestoredStream {
+  stream: number;
+  kind: 'get' | 'post';
+  /** Requests of the stream still waiting for their response. */
+  pending: readonly RequestId[];
+  /** The upstream event id to resume from; a POST stream without one cannot be resumed. */
+  resumeId: string | undefined;
 }
 
 export type UpstreamGonePolicy = 'reinitialize' | 'propagate';
 
-export type SessionEndReason = 'deleted' | 'shutdown' | 'idle' | 'lifetime' | 'upstream-gone' | 'initialize-failed';
+/** `handoff`: another process holds the session now; it ends here without ending upstream. */
+export type SessionEndReason =
+  | 'deleted'
+  | 'shutdown'
+  | 'idle'
+  | 'lifetime'
+  | 'upstream-gone'
+  | 'initialize-failed'
+  | 'handoff';
 
 /** Why a request, listen or resume was refused; the proxy turns it into an HTTP answer. */
 export type RefusalCode =
@@ -116,7 +157,9 @@ export type SessionCommand =
    */
   | { type: 'session.client.detach'; key: string; stream: number; delivered: boolean }
   | { type: 'session.delete'; forward?: Forwarded | undefined }
-  | { type: 'session.shutdown' };
+  | { type: 'session.shutdown' }
+  /** Another process holds the session now: stop here, leave the upstream session alone. */
+  | { type: 'session.handoff' };
 
 export type SessionEvent =
   | SessionCommand

@@ -104,6 +104,27 @@ export function openStream(table: StreamTable, request: OpenRequest): { table: S
   };
 }
 
+/**
+ * Puts back a stream another process had open, under its own number (its clients hold ids
+ * naming it), with no client attached until one resumes it.
+ */
+export function restoreStream(
+  table: StreamTable,
+  stream: number,
+  request: { kind: 'get' | 'post'; pending: readonly RequestId[] },
+): StreamTable {
+  const entry: StreamEntry = {
+    kind: request.kind,
+    client: undefined,
+    pending: request.pending,
+    body: undefined,
+    forward: undefined,
+    json: false,
+    invalid: undefined,
+  };
+  return { ...table, entries: { ...table.entries, [stream]: entry } };
+}
+
 function update(table: StreamTable, stream: number, change: Partial<StreamEntry>): StreamTable {
   const entry = table.entries[stream];
   if (entry === undefined) return table;

@@ -66,8 +66,10 @@ export function connectionInput(spec: StreamSpec): ConnectionInput {
     url: spec.upstream.url,
     method,
     headers: upstreamHeaders(spec.upstream, spec.upstreamSession, method, spec.forwarded),
-    ...(spec.body !== undefined ? { body: spec.body, awaitResponses: spec.pending ?? [] } : {}),
-    ...(spec.kind === 'get' && spec.lastEventId !== undefined ? { lastEventId: spec.lastEventId } : {}),
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    ...(spec.kind === 'post' ? { awaitResponses: spec.pending ?? [] } : {}),
+    // A POST stream given an id resumes (a restored session's): its request went up before.
+    ...(spec.lastEventId !== undefined ? { lastEventId: spec.lastEventId } : {}),
     ...(spec.options ? { options: spec.options } : {}),
   };
 }

@@ -176,7 +176,12 @@ export async function replay<T extends AnyStateMachine, W extends World>(
   let actor: Actor<T> | undefined;
   let received: Array<{ type: string }> = [];
   const inspect = (event: InspectionEvent) => {
-    if (event.type === '@xstate.microstep' && event.actorRef === actor) {
+    // A root actor resolves its initial transient transitions while createActor builds it,
+    // before `actor` is assigned: a microstep of a root actor then is the start's.
+    const ofMachine =
+      event.actorRef === actor ||
+      (actor === undefined && !model.parent && (event.actorRef as { _parent?: unknown })._parent === undefined);
+    if (event.type === '@xstate.microstep' && ofMachine) {
       for (const def of event._transitions) taken.push(transitionKey(def));
       // Microsteps see raised events too, which the actor's mailbox never does.
       if (received.at(-1) !== event.event) received.push(event.event);
@@ -210,8 +215,24 @@ export async function replay<T extends AnyStateMachine, W extends World>(
   const under = actor as Actor<T>;
   await settle();
   const current = (): Replay<T, W> => ({ snapshot: under.getSnapshot(), world, clock, input, actor: under });
+  const labelsOf = (keys: string[]) => {
+    const labels = new Map(allTransitions(model.machine).map((t) => [t.key, t.label]));
+    return keys.map((key) => labels.get(key) ?? key);
+  };
   onStep?.(current(), taken);
-  let effect: Effect<T, W> | undefined;
+  // Transitions the machine takes as it starts (from a transient initial state) are the
+  // effect of the empty path; the step is the start itself.
+  let effect: Effect<T, W> | undefined =
+    steps.length === 0
+      ? {
+          before: { snapshot: under.getSnapshot(), logLength: 0 },
+          after: current(),
+          recorded: world.log.slice(),
+          taken: labelsOf(taken),
+          received,
+          step: { type: '@world', action: 'start' },
+        }
+      : undefined;
   for (const [index, step] of steps.entries()) {
     taken = [];
     received = [];
@@ -225,12 +246,11 @@ export async function replay<T extends AnyStateMachine, W extends World>(
     }
     await settle();
     if (index === steps.length - 1) {
-      const labels = new Map(allTransitions(model.machine).map((t) => [t.key, t.label]));
       effect = {
         before,
         after: current(),
         recorded: world.log.slice(before.logLength),
-        taken: taken.map((key) => labels.get(key) ?? key),
+        taken: labelsOf(taken),
         received,
         step,
       };
@@ -282,7 +302,12 @@ export async function findTransitionPaths<T extends AnyStateMachine, W extends W
 
   for (let inputIndex = 0; inputIndex < model.inputCount; inputIndex++) {
     const seen = new Set<string>();
-    let frontier: Node[] = [(await visit(inputIndex, [])).node];
+    const start = await visit(inputIndex, []);
+    for (const key of start.result.lastTaken) {
+      const transition = byKey.get(key);
+      if (transition && !found.has(key)) found.set(key, { transition, inputIndex, steps: [] });
+    }
+    let frontier: Node[] = [start.node];
     let idle = 0;
     for (
       let depth = 0;

@@ -45,8 +45,28 @@ const inputs = [
     },
   }),
   baseInput,
+  // A session another replica held (docs/replicas.md): its standalone stream, a POST stream it
+  // can resume upstream, and one it cannot (no upstream event id yet).
+  (world: SessionWorld): SessionInput => ({
+    ...baseInput(world),
+    restore: {
+      upstreamSessionId: 'upstream-restored',
+      protocolVersion: '2025-11-25',
+      nextSeq: 12,
+      nextStream: 5,
+      initializedBody: INITIALIZED_BODY,
+      reinitializations: 0,
+      credential: { id: 'c1', headers: { authorization: 'Bearer t' } },
+      standaloneDelivered: 9,
+      streams: [
+        { stream: 0, kind: 'get', pending: [], resumeId: 'up-7' },
+        { stream: 3, kind: 'post', pending: [30], resumeId: 'up-9' },
+        { stream: 4, kind: 'post', pending: [40], resumeId: undefined },
+      ],
+    },
+  }),
 ];
-const INPUT_LABELS = ['http, propagate', 'stdio', 'http, reinitialize'];
+const INPUT_LABELS = ['http, propagate', 'stdio', 'http, reinitialize', 'restored'];
 
 /** The stdio process's state and crash count, for telling search nodes apart. */
 const hostState = (snapshot: unknown) => {
@@ -165,6 +185,7 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
     'session.client.detach',
     'session.delete',
     'session.shutdown',
+    'session.handoff',
   ],
   steps: ({ context }, w) => {
     // Keys and ids from the world's history: the same path always makes the same steps.
@@ -182,6 +203,7 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       { type: 'session.resume', key: `resume${n}`, lastEventId: 'not an id' },
       { type: 'session.delete' },
       { type: 'session.shutdown' },
+      { type: 'session.handoff' },
     ];
     // The newest POST stream (live or ended) can be resumed or said to be read to its end.
     const opened = w.log.flatMap((r) =>
@@ -292,6 +314,34 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
   effects: {
     'session.live --session.delete--> session.terminating': endingBecause('deleted'),
     'session.live --session.shutdown--> session.terminating': endingBecause('shutdown'),
+    'session.live --session.handoff--> session.terminating': (e) => {
+      endingBecause('handoff')(e);
+      // Another process answers the requests and holds the upstream session: no error, no DELETE.
+      expect(emitted(e, 'session.stream.ended').flatMap((s) => s.unanswered)).toEqual([]);
+      expect(recorded(e).some((r) => r.kind === 'delete')).toBe(false);
+    },
+    'session.live.starting --always[isRestored]--> session.live.active': (e) => {
+      const { context } = e.after.snapshot;
+      // Nothing is initialized again: each resumable stream resumes upstream from its id.
+      expect(posted(e).some(isInitialize)).toBe(false);
+      const resumes = posted(e).map((r) => [r.id, r.method, r.headers['last-event-id'], r.headers['mcp-session-id']]);
+      expect(resumes.sort()).toEqual([
+        ['stream-0', 'GET', 'up-7', 'upstream-restored'],
+        ['stream-3', 'GET', 'up-9', 'upstream-restored'],
+      ]);
+      expect(Object.keys(context.streams.entries)).toEqual(['0', '3']);
+      expect(context.streams.entries[3]).toMatchObject({ kind: 'post', client: undefined, pending: [30] });
+      // The request that cannot be resumed is answered with an error where its client looks.
+      expect(context.nextSeq).toBe(13);
+      const replay = e.after.world.eventLog.inner.replayAfter(`${TAG}.4.11`, { newestSeq: 12, nextStream: 5 });
+      expect(replay).toMatchObject({ ok: true, events: [{ seq: 12, stream: 4 }] });
+      if (replay.ok)
+        expect(JSON.parse(replay.events[0]?.data ?? '{}')).toMatchObject({ id: 40, error: { code: -32603 } });
+    },
+    'session.live.starting --always--> session.live.initializing': (e) => {
+      expect(posted(e).filter(isInitialize)).toHaveLength(1);
+      expect(e.after.snapshot.context.nextSeq).toBe(1);
+    },
     'session.live --session.client.detach--> (self)': (e) => {
       const { key, stream, delivered } = e.step as Extract<SessionEvent, { type: 'session.client.detach' }>;
       const entry = e.after.snapshot.context.streams.entries[stream];
