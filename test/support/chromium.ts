@@ -1,58 +1,27 @@
 /**
  * Debian's chromium for the browser tests, driven by playwright-core. The project installs
  * what its tests need: when /usr/bin/chromium is missing, `ensureChromium` installs the
- * `chromium` package with apt-get (running `apt-get update` first if the plain install fails).
+ * `chromium` package with apt-get (see debian-package.ts).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { ensureDebianPackage, ensureDebianPackageAsync } from './debian-package.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-const APT_TIMEOUT_MS = 15 * 60_000;
-const INSTALL = ['install', '-y', '--no-install-recommends', 'chromium'];
-
-function installed(): string {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is missing`);
-  return CHROMIUM_PATH;
-}
-
-function aptGet(args: string[]): void {
-  execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: APT_ENV, timeout: APT_TIMEOUT_MS });
-}
-
 /** Returns the path of Debian's chromium, installing the package when it is missing. */
 export function ensureChromium(): string {
-  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  try {
-    aptGet(INSTALL);
-  } catch {
-    aptGet(['update']);
-    aptGet(INSTALL);
-  }
-  return installed();
+  return ensureDebianPackage('chromium', CHROMIUM_PATH);
 }
-
-const aptGetAsync = promisify(execFile);
 
 /**
  * {@link ensureChromium} without blocking the event loop while apt-get runs (minutes on a
  * fresh machine), so that a test runner's worker stays responsive meanwhile.
  */
-export async function ensureChromiumAsync(): Promise<string> {
-  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  const options = { env: APT_ENV, timeout: APT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 };
-  try {
-    await aptGetAsync('apt-get', INSTALL, options);
-  } catch {
-    await aptGetAsync('apt-get', ['update'], options);
-    await aptGetAsync('apt-get', INSTALL, options);
-  }
-  return installed();
+export function ensureChromiumAsync(): Promise<string> {
+  return ensureDebianPackageAsync('chromium', CHROMIUM_PATH);
 }
 
 /** The switches this machine needs: no sandbox (root in a container), no GPU, no network chatter. */
