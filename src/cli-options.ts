@@ -8,6 +8,7 @@ import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import { DEFAULT_SUPERVISOR_LIMITS } from '../machines/supervisor.machine.js';
 import { DEFAULT_ADMIN_ADDRESS } from './admin/admin-server.js';
 import { DEFAULT_FORWARD_HEADERS } from './auth/credentials.js';
+import { DEFAULT_REPLICA_TTL_MS } from './cluster/cluster.js';
 import { DEFAULT_PROBE_TIMEOUT_MS } from './era/probe.js';
 import { UPSTREAM_PROTOCOLS } from './era/upstream-eras.js';
 import { DEFAULT_INSPECT_URL } from './inspect.js';
@@ -256,6 +257,40 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'number',
     default: DEFAULT_EVENT_LOG_LIMITS.maxBytes,
     help: 'bytes of events kept per session',
+  },
+  {
+    flag: 'redis',
+    type: 'string',
+    help: 'Redis (or Valkey) URL: replicas share sessions through it (docs/replicas.md); off unless given',
+  },
+  {
+    flag: 'cluster-listen',
+    type: 'string',
+    default: '127.0.0.1:0',
+    help: 'with --redis: host:port of the internal listener other replicas forward requests to (not for clients)',
+  },
+  {
+    flag: 'cluster-advertise-url',
+    type: 'string',
+    help: 'with --redis: where other replicas reach the internal listener (default: http://<cluster-listen>)',
+  },
+  {
+    flag: 'cluster-secret',
+    type: 'string',
+    help: 'with --redis (required): shared by every replica; internal requests carry it (prefer the environment variable)',
+  },
+  {
+    flag: 'cluster-replica-ttl-ms',
+    type: 'number',
+    default: DEFAULT_REPLICA_TTL_MS,
+    help: 'with --redis: a replica silent this long is dead and its sessions are taken over',
+  },
+  {
+    flag: 'cluster-drain',
+    type: 'choice',
+    choices: ['handoff', 'end'],
+    default: 'handoff',
+    help: 'with --redis, on SIGTERM: hand the sessions over to the other replicas, or end them (DELETE upstream)',
   },
   {
     flag: 'admin',

@@ -15,7 +15,7 @@ import {
 } from './cli-options.js';
 /** The `mcp-shepherd` command: the proxy in front of one upstream MCP server. */
 import type { UpstreamProtocol } from './era/upstream-eras.js';
-import { createShepherd, type Shepherd } from './index.js';
+import { createShepherd, type ReplicaOptions, type Shepherd } from './index.js';
 import { createInspectHook } from './inspect.js';
 import { createLogger } from './log.js';
 
@@ -227,6 +227,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       },
     },
     eventLog: { maxEvents: num(values, 'event-log-max-events'), maxBytes: num(values, 'event-log-max-bytes') },
+    ...replicaOptions(values),
     logger,
   });
   const listening = await shepherd.listen({
@@ -239,13 +240,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
   if (admin) {
     adminServer = createAdminServer(shepherd, { token: values['admin-token'] as string | undefined });
     adminUrl = (await adminServer.listen(admin)).url;
+    logger.info({ url: adminUrl }, 'admin listening');
   }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'draining: ending every session');
+    logger.info({ signal }, values.redis ? 'draining: handing sessions over' : 'draining: ending every session');
     await shepherd.close();
     await adminServer?.close();
     inspector?.stop();
@@ -263,11 +265,34 @@ export async function main(argv: string[], env: Record<string, string | undefine
   return { shepherd, url: listening.url, adminUrl, stop };
 }
 
+/** `--redis` and the cluster options (docs/replicas.md), only when --redis is given. */
+function replicaOptions(values: OptionValues): { replicas?: ReplicaOptions } {
+  const redisUrl = values.redis as string | undefined;
+  if (redisUrl === undefined) return {};
+  if (!/^rediss?:\/\//.test(redisUrl))
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
+  const secret = values['cluster-secret'] as string | undefined;
+  if (!secret)
+    throw new UsageError('--redis needs --cluster-secret (or MCP_SHEPHERD_CLUSTER_SECRET), shared by every replica');
+  const listen = hostPort(values['cluster-listen'] as string, 'cluster-listen') as { host: string; port: number };
+  const advertiseUrl = optionalUrl(values, 'cluster-advertise-url');
+  return {
+    replicas: {
+      redisUrl,
+      listen,
+      secret,
+      replicaTtlMs: num(values, 'cluster-replica-ttl-ms'),
+      drain: values['cluster-drain'] as 'handoff' | 'end',
+      ...(advertiseUrl ? { advertiseUrl } : {}),
+    },
+  };
+}
+
 /** `--admin host:port` (the host may be a bracketed IPv6 address). */
-function hostPort(value: string | undefined): { host: string; port: number } | undefined {
+function hostPort(value: string | undefined, flag = 'admin'): { host: string; port: number } | undefined {
   if (value === undefined) return undefined;
   const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
-  if (!match) throw new UsageError(`--admin needs host:port, e.g. 127.0.0.1:9090, got '${value}'`);
+  if (!match) throw new UsageError(`--${flag} needs host:port, e.g. 127.0.0.1:9090, got '${value}'`);
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
 }
 

@@ -34,6 +34,8 @@ export type ShepherdErrorCode =
   | 'SHEPHERD_TOO_MANY_RESUMES'
   | 'SHEPHERD_TOO_MANY_SESSIONS'
   | 'SHEPHERD_DRAINING'
+  | 'SHEPHERD_CLUSTER_UNAVAILABLE'
+  | 'SHEPHERD_CLUSTER_FORBIDDEN'
   | 'SHEPHERD_REINITIALIZING'
   | 'SHEPHERD_EVENT_LOG_UNAVAILABLE'
   | 'SHEPHERD_UPSTREAM_STATUS'
@@ -183,6 +185,16 @@ export class NoStandaloneStreamError extends ShepherdError {
 }
 
 /** Not this method, or not this path (405, 404). */
+/** A request to the internal (cluster) listener without the cluster's secret. */
+export class ClusterForbiddenError extends ShepherdError {
+  override readonly name = 'ClusterForbiddenError';
+  constructor() {
+    super('SHEPHERD_CLUSTER_FORBIDDEN', 'Forbidden: the internal listener serves cluster replicas only.', {
+      status: 403,
+    });
+  }
+}
+
 export class RouteError extends ShepherdError {
   override readonly name = 'RouteError';
   constructor(code: 'SHEPHERD_METHOD_NOT_ALLOWED' | 'SHEPHERD_NOT_FOUND', message: string, allow?: string) {

@@ -5,11 +5,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
+import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import type { UpstreamTarget } from '../machines/session.types.js';
 import { credentialPolicy } from './auth/credentials.js';
 import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
 import { ResourceMetadata } from './auth/resource-metadata.js';
-import { InternalError, RouteError } from './errors.js';
+import { Cluster } from './cluster/cluster.js';
+import { RedisStore } from './cluster/redis-store.js';
+import { ClusterForbiddenError, InternalError, RouteError } from './errors.js';
 import { listenerTimeouts } from './listener-limits.js';
 import { sendError } from './proxy/http.js';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from './proxy/mcp-handler.js';
@@ -40,6 +43,23 @@ export interface ShepherdOptions extends McpHandlerOptions, SupervisionOptions {
   headersTimeoutMs?: number;
   /** `listen()`: a request (headers and body) not received within this long gets 408. Default 30 s; 0: off. */
   requestTimeoutMs?: number;
+  /** Several replicas sharing sessions through Redis (docs/replicas.md); off by default. */
+  replicas?: ReplicaOptions | undefined;
+}
+
+export interface ReplicaOptions {
+  /** The Redis (or Valkey) URL, e.g. `redis://10.0.0.9:6379`. */
+  redisUrl: string;
+  /** Where this replica's internal listener (forwarded requests) listens. */
+  listen: { host: string; port: number };
+  /** Where other replicas reach it. Default: `http://<listen host>:<port>`. */
+  advertiseUrl?: string | undefined;
+  /** Shared by every replica; internal requests without it get 403. */
+  secret: string;
+  /** A replica whose heartbeat is this old is dead. Default 3 s. */
+  replicaTtlMs?: number | undefined;
+  /** On close: hand this replica's sessions over to the others (default), or end them upstream. */
+  drain?: 'handoff' | 'end' | undefined;
 }
 
 export interface Shepherd extends Supervision {
@@ -59,13 +79,39 @@ export interface Shepherd extends Supervision {
 }
 
 /** The request targets the endpoint: `/mcp`, `/mcp/`, with or without a query. */
+/** The internal listener, for requests other replicas forward. */
+async function listenInternal(
+  replicas: ReplicaOptions,
+  serve: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Server> {
+  const server = createServer(serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(replicas.listen.port, replicas.listen.host, () => resolve());
+  });
+  return server;
+}
+
 function servesPath(url: string | undefined, path: string): boolean {
   const pathname = (url ?? '/').split('?', 1)[0];
   return pathname === path || pathname === `${path}/`;
 }
 
 export function createShepherd(options: ShepherdOptions): Shepherd {
-  const supervision = createSupervision(options);
+  const replicas = options.replicas;
+  const lifetimeMs = options.limits?.maxLifetimeMs ?? DEFAULT_SESSION_LIMITS.maxLifetimeMs;
+  const store = replicas ? new RedisStore({ url: replicas.redisUrl, sessionTtlMs: lifetimeMs + 60_000 }) : undefined;
+  const cluster = store
+    ? new Cluster({
+        store,
+        advertiseUrl: replicas?.advertiseUrl,
+        secret: replicas?.secret ?? '',
+        ...(replicas?.replicaTtlMs !== undefined ? { replicaTtlMs: replicas.replicaTtlMs } : {}),
+        sessionTtlMs: lifetimeMs + 60_000,
+        logger: options.logger,
+      })
+    : undefined;
+  const supervision = createSupervision({ ...options, ...(cluster ? { runtimeCluster: cluster.forRuntime() } : {}) });
   const { runtime, logger, metrics } = supervision;
   const resourceMetadata = new ResourceMetadata({
     upstreamUrl: options.upstream.url,
@@ -81,17 +127,19 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     }),
     identities: new IdentityResolver(options.introspection),
     metadata: resourceMetadata,
+    cluster,
   });
   const handler: McpHandler = {
     ...endpoint,
-    handle(req, res) {
+    handle(req, res, how) {
       metrics.timeRequest(req, res);
-      return endpoint.handle(req, res);
+      return endpoint.handle(req, res, how);
     },
   };
   const router = express.Router();
   router.all('/', (req, res) => handler.handle(req, res));
   let server: Server | undefined;
+  let internal: Server | undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -106,6 +154,20 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
         else res.destroy();
       };
       const timeouts = listenerTimeouts(options.headersTimeoutMs, options.requestTimeoutMs);
+      if (cluster && store && replicas) {
+        await store.connect();
+        internal = await listenInternal(replicas, (req, res) => {
+          // Not reachable by clients: every request carries the cluster's secret.
+          if (!cluster.isInternal(req)) {
+            sendError(res, new ClusterForbiddenError());
+          } else if (!servesPath(req.url, path)) {
+            sendError(res, new RouteError('SHEPHERD_NOT_FOUND', `Not Found: the MCP endpoint is ${path}.`));
+          } else handler.handle(req, res, { internal: true }).catch(failed(res));
+        });
+        const address = internal.address() as AddressInfo;
+        await cluster.start(runtime, `http://${replicas.listen.host}:${address.port}`);
+        logger.info({ replica: cluster.replicaId, internal: address.port }, 'joined the cluster');
+      }
       // A bare Node handler: express's routing cost more CPU per request than nothing at all.
       server = createServer(timeouts, (req, res) => {
         if (servesPath(req.url, path)) {
@@ -134,7 +196,16 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     close() {
       // Once: a second close (a signal handler and a test's cleanup) waits for the first.
       closing ??= (async () => {
+        // A rolling deploy: the sessions go on on the other replicas, upstream untouched.
+        if (cluster && replicas?.drain !== 'end') await cluster.drain();
+        cluster?.stop();
         await supervision.close();
+        if (internal) {
+          const listening = internal;
+          listening.closeAllConnections();
+          await new Promise<void>((resolve) => listening.close(() => resolve()));
+        }
+        await store?.close();
         if (server) {
           const listening = server;
           listening.closeAllConnections();

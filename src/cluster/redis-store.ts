@@ -98,7 +98,8 @@ export class RedisStore implements ClusterStore {
   private readonly client: RedisClientType;
   private readonly commandTimeoutMs: number;
 
-  private constructor(private readonly options: RedisStoreOptions) {
+  /** Not connected yet: `connect()` before use. */
+  constructor(private readonly options: RedisStoreOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.client = createClient({
       url: options.url,
@@ -115,8 +116,12 @@ export class RedisStore implements ClusterStore {
 
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
     const store = new RedisStore(options);
-    await store.client.connect();
+    await store.connect();
     return store;
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
   }
 
   private async call<T>(operation: string, args: string[]): Promise<T> {

@@ -10,6 +10,7 @@ import { type CredentialPolicy, credentialPolicy, forwardedFrom } from '../auth/
 import { IdentityResolver } from '../auth/identity.js';
 import type { ResourceMetadata } from '../auth/resource-metadata.js';
 import { verifyCredential } from '../auth/verify.js';
+import type { Cluster } from '../cluster/cluster.js';
 import { createModernFront, modernRequestOf } from '../era/modern-front.js';
 import {
   BodyTooLargeError,
@@ -19,6 +20,7 @@ import {
   RouteError,
   SessionGoneError,
   ShepherdError,
+  UnavailableError,
 } from '../errors.js';
 import type { SessionHandle } from '../session/session-handle.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
@@ -55,6 +57,8 @@ export interface McpHandlerOptions {
   upstream?: UpstreamTarget | undefined;
   /** Serve 2026-07-28 clients (default true when `upstream` is given). */
   modernClients?: boolean | undefined;
+  /** Cluster mode (docs/replicas.md): a session held by another replica is served through it. */
+  cluster?: Cluster | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -62,11 +66,15 @@ export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_SSE_RETRY_MS = 1_000;
 
 export interface McpHandler {
-  post(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `body`: already read (a request routed in the cluster first). */
+  post(req: IncomingMessage, res: ServerResponse, body?: string): Promise<void>;
   get(req: IncomingMessage, res: ServerResponse): Promise<void>;
   delete(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Any request: dispatches on the method (405 for others). */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Any request: dispatches on the method (405 for others). `internal`: forwarded by another
+   * replica, which looked the owner up already: a session not held here is never routed again.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, options?: { internal?: boolean }): Promise<void>;
 }
 
 export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandlerOptions = {}): McpHandler {
@@ -130,7 +138,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
   }
 
   const handler: McpHandler = {
-    async post(req, res) {
+    async post(req, res, preread) {
       checkOrigin(req);
       if (mediaTypeOf(header(req, 'content-type')) !== 'application/json') {
         throw new ProtocolViolationError(
@@ -149,7 +157,7 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
           406,
         );
       }
-      const body = await readBody(req, maxBodyBytes);
+      const body = preread !== undefined ? { ok: true as const, text: preread } : await readBody(req, maxBodyBytes);
       if (!body.ok) {
         if (body.problem === 'aborted') return;
         throw new BodyTooLargeError(maxBodyBytes);
@@ -172,6 +180,12 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
             initialize.requestId,
           );
           return;
+        }
+        if (options.cluster && !options.cluster.acceptsNewSessions) {
+          throw new UnavailableError(
+            'SHEPHERD_CLUSTER_UNAVAILABLE',
+            'Service Unavailable: the cluster store is unreachable, so no new session can be kept; retry shortly.',
+          );
         }
         const forward = forwardedFrom(req, credentials);
         const identity = await identities.identityOf(forward);
@@ -272,9 +286,25 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     },
 
-    async handle(req, res) {
+    async handle(req, res, how) {
       try {
-        if (req.method === 'POST') await handler.post(req, res);
+        let preread: string | undefined;
+        const sessionId = header(req, 'mcp-session-id');
+        // Store down: nothing more can be made durable, so nothing is served that might need it.
+        if (options.cluster && sessionId && !options.cluster.healthy) {
+          throw new UnavailableError(
+            'SHEPHERD_CLUSTER_UNAVAILABLE',
+            'Service Unavailable: the cluster store is unreachable; the session is kept, retry shortly.',
+          );
+        }
+        if (options.cluster && sessionId && runtime.handle(sessionId) === undefined) {
+          // "421 Misdirected Request": the forwarder's view of the owner is stale; it looks again.
+          if (how?.internal) return void res.writeHead(421).end();
+          const routed = await options.cluster.route(req, res, sessionId, maxBodyBytes);
+          if (routed.kind === 'answered') return;
+          preread = routed.body;
+        }
+        if (req.method === 'POST') await handler.post(req, res, preread);
         else if (req.method === 'GET') await handler.get(req, res);
         else if (req.method === 'DELETE') await handler.delete(req, res);
         else

@@ -19,6 +19,22 @@ export type StreamEvent = Extract<
   { type: 'session.event' | 'session.stream.status' | 'session.stream.ended' }
 >;
 
+/**
+ * What holds a session's events back until they are durable (src/cluster/durable-log.ts): the
+ * handle asks it before it hands an event on, and hears from it when a batch is committed.
+ */
+export interface CommitGate {
+  /** Sees every emitted event first (one may need the session's snapshot written). */
+  observe(event: SessionEmitted): void;
+  /** The batch an event emitted now must wait for; undefined when nothing is uncommitted. */
+  waitFor(): number | undefined;
+  /** The newest batch the store acknowledged. */
+  committed(): number;
+  /** Another replica owns the session now: what is held is never delivered here. */
+  readonly isFenced: boolean;
+  onCommit(listener: () => void): () => void;
+}
+
 export interface SessionListener {
   keyed?(event: KeyedEvent): void;
   stream?(event: StreamEvent): void;
@@ -36,12 +52,46 @@ export class SessionHandle {
   /** How the session ended, once it has: `terminated` or `expired`, and why. */
   endedAs: { state: 'terminated' | 'expired'; reason: string } | undefined;
 
+  /** Events waiting for their batch to be committed (cluster mode), in order. */
+  private readonly held: Array<{ batch: number; event: SessionEmitted }> = [];
+  private completed = false;
+
   constructor(
     readonly sessionId: string,
     private readonly actor: SessionActorRef,
+    gate?: CommitGate,
   ) {
-    actor.on('*', (event: SessionEmitted) => this.dispatch(event));
-    actor.subscribe({ complete: () => this.end(), error: () => this.end() });
+    actor.on('*', (event: SessionEmitted) => (gate ? this.admit(gate, event) : this.dispatch(event)));
+    gate?.onCommit(() => this.release(gate));
+    actor.subscribe({ complete: () => this.complete(), error: () => this.end() });
+  }
+
+  /** An event goes on now, or after the events held before it once its batch is committed. */
+  private admit(gate: CommitGate, event: SessionEmitted): void {
+    gate.observe(event);
+    const batch = gate.waitFor();
+    if (batch === undefined && this.held.length === 0) this.dispatch(event);
+    else this.held.push({ batch: batch ?? gate.committed(), event });
+  }
+
+  private release(gate: CommitGate): void {
+    if (gate.isFenced) {
+      this.held.length = 0;
+      this.end();
+      return;
+    }
+    const through = gate.committed();
+    while (this.held.length > 0 && (this.held[0]?.batch ?? 0) <= through) {
+      const next = this.held.shift();
+      if (next) this.dispatch(next.event);
+    }
+    if (this.completed && this.held.length === 0) this.end();
+  }
+
+  /** The actor is done; what it emitted last may still wait for its batch. */
+  private complete(): void {
+    this.completed = true;
+    if (this.held.length === 0) this.end();
   }
 
   get alive(): boolean {

@@ -41,6 +41,8 @@ export interface SupervisionOptions extends SessionHooks {
   inputRounds?: SupervisorRuntimeOptions['inputRounds'];
   /** How long the `server/discover` probe may take. Default 10 s. */
   probeTimeoutMs?: number | undefined;
+  /** Cluster mode: every session's log goes through the cluster store (docs/replicas.md). */
+  runtimeCluster?: SupervisorRuntimeOptions['cluster'];
 }
 
 export interface Supervision {
@@ -74,6 +76,7 @@ export function createSupervision(options: SupervisionOptions): Supervision {
     ...(options.upstreamProtocol ? { upstreamProtocol: options.upstreamProtocol } : {}),
     ...(options.inputRounds ? { inputRounds: options.inputRounds } : {}),
     ...(options.probeTimeoutMs !== undefined ? { probeTimeoutMs: options.probeTimeoutMs } : {}),
+    ...(options.runtimeCluster ? { cluster: options.runtimeCluster } : {}),
     logger,
   });
   runtime.actor.on('supervisor.lifecycle', (event) => {

@@ -9,11 +9,13 @@ import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from
 import type { connectionMachine } from '../../machines/connection.machine.js';
 import { connectionStateName } from '../../machines/connection.machine.js';
 import type { ConnectionOptionsInput, ConnectionStateName, RequestId } from '../../machines/connection.types.js';
+import { formatEventId } from '../../machines/event-id.js';
 import type { EventLogStats } from '../../machines/event-log.js';
 import { processMachine, processStateName } from '../../machines/process.machine.js';
 import type { ProcessStateName } from '../../machines/process.types.js';
 import { reinitializeMachine } from '../../machines/reinitialize.machine.js';
 import {
+  DEFAULT_SESSION_LIMITS,
   HOST_ID,
   INITIALIZE_STREAM,
   primingIdOf,
@@ -26,6 +28,8 @@ import type { Forwarded, SessionLimits, UpstreamGonePolicy, UpstreamTarget } fro
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { sessionSystemId, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { SupervisorEmitted, SupervisorLimits, SupervisorRefusal } from '../../machines/supervisor.types.js';
+import type { ClusterStore, SessionSnapshot, StoredSession } from '../cluster/cluster-store.js';
+import { DurableLog } from '../cluster/durable-log.js';
 import { SessionBridges } from '../era/era-reader.js';
 import type { ModernReaderOptions } from '../era/modern-reader.js';
 import { createProbe } from '../era/probe.js';
@@ -33,7 +37,7 @@ import { UpstreamEras, type UpstreamProtocol } from '../era/upstream-eras.js';
 import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createConnectionLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
-import { type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
+import { DEFAULT_EVENT_LOG_LIMITS, type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
 import { createStdioRunner } from '../upstream/stdio-runner.js';
 import { indexScheduler } from './indexed-scheduler.js';
@@ -65,6 +69,21 @@ export interface SupervisorRuntimeOptions {
   probeTimeoutMs?: number | undefined;
   /** Bounds of a call's rounds of input for a 2026-07-28 upstream. */
   inputRounds?: ModernReaderOptions['rounds'] | undefined;
+  /** Cluster mode (docs/replicas.md): every session's log and snapshot go through this store. */
+  cluster?: RuntimeCluster | undefined;
+}
+
+/** What the runtime needs of the cluster: the store, who this replica is, and where to report. */
+export interface RuntimeCluster {
+  store: ClusterStore;
+  /** This replica's id now (it changes when the replica rejoins). */
+  replicaId(): string;
+  /** How long a session's records live in the store: its lifetime and a margin. */
+  sessionTtlMs: number;
+  /** A session's store write failed or worked (the store's health). */
+  onStoreResult?(ok: boolean): void;
+  /** A session's write was fenced: another replica owns it now, and it ends here. */
+  onFenced?(sessionId: string): void;
 }
 
 /** 256 random bits, base64url: visible ASCII and unguessable. */
@@ -157,6 +176,8 @@ export class SupervisorRuntime {
   /** What each upstream speaks (one era actor per upstream URL), and the sessions bridged to a modern one. */
   readonly eras: UpstreamEras;
   readonly bridges = new SessionBridges();
+  /** Cluster mode: each session's durable log, by session id. */
+  private readonly durable = new Map<string, DurableLog>();
 
   constructor(private readonly options: SupervisorRuntimeOptions) {
     this.logs = new MemoryEventLogs(options.eventLog);
@@ -187,8 +208,16 @@ export class SupervisorRuntime {
     });
     // Before start: every delayed event of every session and stream goes through it.
     indexScheduler(this.actor.system);
-    this.actor.on('supervisor.lifecycle', ({ sessionId, event }) => {
-      if (event === 'terminated' || event === 'expired' || event === 'failed') this.bridges.delete(sessionId);
+    this.actor.on('supervisor.lifecycle', ({ sessionId, event, reason }) => {
+      if (event !== 'terminated' && event !== 'expired' && event !== 'failed') return;
+      this.bridges.delete(sessionId);
+      const log = this.durable.get(sessionId);
+      this.durable.delete(sessionId);
+      // Over here and everywhere, unless handed over: then another replica goes on with it.
+      const token = log?.ownerToken;
+      if (this.options.cluster && token !== undefined && reason !== 'handoff' && !log?.isFenced) {
+        this.options.cluster.store.remove(sessionId, token).catch(() => {});
+      }
     });
     this.actor.subscribe({ error: (error) => console.error('mcp-shepherd: supervisor failed', error) });
     this.actor.start();
@@ -209,6 +238,7 @@ export class SupervisorRuntime {
     const key = options.key ?? 'initialize';
     const sessionId = mintSessionId();
     const eventTag = mintEventTag();
+    const eventLog = this.logFor(sessionId, eventTag, Date.now());
     let refusal: Extract<SupervisorEmitted, { type: 'supervisor.refused' }> | undefined;
     const sub = this.actor.on('supervisor.refused', (event) => {
       if (event.key === key) refusal = event;
@@ -222,7 +252,7 @@ export class SupervisorRuntime {
         eventTag,
         initialize: { key, ...initialize },
         upstream,
-        eventLog: this.logs.create(eventTag),
+        eventLog,
         ...(options.identity !== undefined ? { identity: options.identity } : {}),
         ...(this.options.session ? { limits: this.options.session } : {}),
         ...(connection ? { connection } : {}),
@@ -232,6 +262,7 @@ export class SupervisorRuntime {
     sub.unsubscribe();
     const actor = this.actorOf(sessionId);
     if (refusal || !actor) {
+      this.durable.delete(sessionId);
       const error = refusal ? REFUSALS[refusal.code](refusal.message) : new InternalError('the session did not start');
       return { ok: false, error };
     }
@@ -239,6 +270,83 @@ export class SupervisorRuntime {
     const stream = INITIALIZE_STREAM;
     const primingId = primingIdOf(actor.getSnapshot().context, stream);
     return { ok: true, sessionId, handle: this.handleOf(actor), initializeStream: { stream, primingId } };
+  }
+
+  /** The session's event log: in memory, or in cluster mode written through the store. */
+  private logFor(
+    sessionId: string,
+    eventTag: string,
+    createdAt: number,
+    restored?: { token: string; stored: StoredSession },
+  ) {
+    const memory = this.logs.create(eventTag);
+    const cluster = this.options.cluster;
+    if (cluster === undefined) return memory;
+    if (restored)
+      memory.seed(
+        restored.stored.events.map((e) => ({ ...e, eventId: formatEventId(eventTag, e.stream, e.seq) })),
+        restored.stored.evictedThrough,
+      );
+    const log = new DurableLog({
+      sessionId,
+      store: cluster.store,
+      memory,
+      bounds: { ...DEFAULT_EVENT_LOG_LIMITS, ...this.options.eventLog },
+      snapshot: () => {
+        const actor = this.actorOf(sessionId);
+        return actor && snapshotOf(actor, createdAt);
+      },
+      token: restored?.token,
+      owner: { replicaId: cluster.replicaId(), ttlMs: cluster.sessionTtlMs },
+      onFenced: () => {
+        cluster.onFenced?.(sessionId);
+        this.actorOf(sessionId)?.send({ type: 'session.handoff' });
+      },
+      onStoreResult: (ok) => cluster.onStoreResult?.(ok),
+    });
+    this.durable.set(sessionId, log);
+    return log;
+  }
+
+  /**
+   * Goes on with a session another replica held (it failed, or handed it over): the session
+   * actor starts from the stored snapshot and log, under the fencing token this replica won.
+   */
+  restoreSession(sessionId: string, token: string, stored: StoredSession): SessionHandle | undefined {
+    const existing = this.handle(sessionId);
+    if (existing) return existing;
+    const { snapshot } = stored;
+    const target = this.options.upstream;
+    if (target === undefined) return undefined;
+    const limits = { ...DEFAULT_SESSION_LIMITS, ...this.options.session };
+    // Its lifetime runs from its creation, on whichever replica holds it.
+    const lifetimeLeft = Math.max(1, limits.maxLifetimeMs - (Date.now() - snapshot.createdAt));
+    const { upstream, connection } = forStdio(target, this.options.connection);
+    const eventLog = this.logFor(sessionId, snapshot.eventTag, snapshot.createdAt, { token, stored });
+    this.actor.send({
+      type: 'supervisor.create',
+      key: `restore:${sessionId}`,
+      input: {
+        sessionId,
+        eventTag: snapshot.eventTag,
+        initialize: snapshot.initialize,
+        upstream,
+        eventLog,
+        restore: snapshot.restore,
+        ...(snapshot.identity !== undefined ? { identity: snapshot.identity } : {}),
+        limits: { ...this.options.session, maxLifetimeMs: lifetimeLeft },
+        ...(connection ? { connection } : {}),
+        ...(this.options.onUpstreamGone ? { onUpstreamGone: this.options.onUpstreamGone } : {}),
+      },
+    });
+    const actor = this.actorOf(sessionId);
+    if (!actor) this.durable.delete(sessionId);
+    return actor && this.handleOf(actor);
+  }
+
+  /** Cluster mode: the durable log of a session held here. */
+  durableLog(sessionId: string): DurableLog | undefined {
+    return this.durable.get(sessionId);
   }
 
   private actorOf(sessionId: string): SessionActorRef | undefined {
@@ -255,7 +363,8 @@ export class SupervisorRuntime {
   private handleOf(actor: SessionActorRef): SessionHandle {
     let handle = this.handles.get(actor);
     if (handle === undefined) {
-      handle = new SessionHandle(actor.getSnapshot().context.sessionId, actor);
+      const { sessionId } = actor.getSnapshot().context;
+      handle = new SessionHandle(sessionId, actor, this.durable.get(sessionId));
       this.handles.set(actor, handle);
     }
     return handle;
@@ -316,6 +425,38 @@ export class SupervisorRuntime {
     this.eras.stop();
     void this.pool?.close();
   }
+}
+
+/**
+ * What another replica needs to go on with the session: the upstream session, the position
+ * of its ids, and each open stream with the upstream's id of the last event it carried.
+ */
+function snapshotOf(actor: SessionActorRef, createdAt: number): SessionSnapshot {
+  const snapshot = actor.getSnapshot();
+  const { context } = snapshot;
+  const streams = Object.entries(context.streams.entries).map(([key, entry]) => {
+    const stream = Number(key);
+    const child = snapshot.children[streamChildId(stream)]?.getSnapshot();
+    const resumeId = isConnectionSnapshot(child) ? child.context.lastEventId : undefined;
+    return { stream, kind: entry.kind, pending: entry.pending, resumeId };
+  });
+  return {
+    eventTag: context.config.eventTag,
+    identity: context.config.identity,
+    initialize: context.config.initialize,
+    createdAt,
+    restore: {
+      upstreamSessionId: context.upstreamSessionId,
+      protocolVersion: context.protocolVersion,
+      nextSeq: context.nextSeq,
+      nextStream: context.streams.next,
+      initializedBody: context.initializedBody,
+      reinitializations: context.reinitializations,
+      credential: context.credentials.latest,
+      standaloneDelivered: context.standalone.delivered,
+      streams,
+    },
+  };
 }
 
 function describeSession(actor: SessionActorRef, bridges: SessionBridges): SessionInfo {

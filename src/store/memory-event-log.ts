@@ -120,6 +120,15 @@ export class MemoryEventLog implements EventLog {
     return { ok: true, stream: parts.stream, afterSeq: parts.seq, throughSeq, events };
   }
 
+  /**
+   * Fills a new log with what another process logged (a session taken over): its events,
+   * oldest first, and what each stream had lost to the bounds.
+   */
+  seed(events: readonly LoggedEvent[], evictedThrough: Readonly<Record<number, number>>): void {
+    for (const [stream, seq] of Object.entries(evictedThrough)) this.evictedThrough.set(Number(stream), seq);
+    for (const event of events) this.append(event);
+  }
+
   /** Drops one stream's events (a stream read to its end by its client). */
   evictStream(stream: number): void {
     const kept: LoggedEvent[] = [];

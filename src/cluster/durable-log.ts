@@ -1,0 +1,176 @@
+/**
+ * A session's event log in cluster mode: the memory log answers resumes on the owner, and
+ * every append (with the session's snapshot) goes to the cluster store in batches, one
+ * round trip per batch. It is also the session's commit gate: an event reaches a client only
+ * once the store has acknowledged the batch that holds it, so every event id a client holds
+ * can be resumed on any replica after this one fails (docs/replicas.md, "Commit barrier").
+ */
+import type { EventLog, EventLogStats, LoggedEvent, LogPosition, ReplayResult } from '../../machines/event-log.js';
+import type { SessionEmitted } from '../../machines/session.types.js';
+import type { CommitGate } from '../session/session-handle.js';
+import type { EventLogLimits, MemoryEventLog } from '../store/memory-event-log.js';
+import { type ClusterStore, FencedError, type SessionSnapshot, type StoredEvent } from './cluster-store.js';
+
+export interface DurableLogOptions {
+  sessionId: string;
+  store: ClusterStore;
+  memory: MemoryEventLog;
+  bounds: EventLogLimits;
+  /** The session as a new owner would need it, read at each flush. */
+  snapshot: () => SessionSnapshot | undefined;
+  /** The fencing token of a session this replica took over; without one, the first flush creates the session. */
+  token?: string | undefined;
+  /** For the first flush of a new session: who owns it, and how long its records live. */
+  owner: { replicaId: string; ttlMs: number };
+  /** Another replica owns the session now: it must end here without ending upstream. */
+  onFenced: () => void;
+  /** A flush failed (the store is unreachable) or worked again: the cluster's health. */
+  onStoreResult?: (ok: boolean) => void;
+  /** Time to wait before a failed flush is tried again. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+const defaultRetry = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
+
+export class DurableLog implements EventLog, CommitGate {
+  private pending: StoredEvent[] = [];
+  /** The batch collecting now; it holds something to write when `dirty`. */
+  private batch = 1;
+  private dirty = false;
+  private committedBatch = 0;
+  private flushing = false;
+  private fenced = false;
+  private freed = false;
+  private token: string | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly options: DurableLogOptions) {
+    this.token = options.token;
+  }
+
+  /** The session's fencing token, once the store has it. */
+  get ownerToken(): string | undefined {
+    return this.token;
+  }
+
+  append(event: LoggedEvent): void {
+    this.options.memory.append(event);
+    this.pending.push({ seq: event.seq, stream: event.stream, data: event.data });
+    this.touch();
+  }
+
+  replayAfter(lastEventId: string, position: LogPosition): ReplayResult {
+    return this.options.memory.replayAfter(lastEventId, position);
+  }
+
+  evictStream(stream: number): void {
+    this.options.memory.evictStream(stream);
+  }
+
+  free(): void {
+    this.freed = true;
+    this.options.memory.free();
+  }
+
+  stats(): EventLogStats {
+    return this.options.memory.stats();
+  }
+
+  toJSON() {
+    return { store: 'cluster', ...this.stats(), uncommitted: this.pending.length, committedBatch: this.committedBatch };
+  }
+
+  /** The snapshot changed (a stream opened or ended): it goes to the store with the next batch. */
+  touch(): void {
+    this.dirty = true;
+    if (!this.flushing) queueMicrotask(() => void this.flush());
+  }
+
+  // CommitGate: what the session's handle asks before it hands an event to a client.
+  observe(event: SessionEmitted): void {
+    // Nothing of a new session reaches a client before the store knows it, and a stream's
+    // opening or end is in the store before the client hears of it.
+    if (
+      this.token === undefined ||
+      event.type === 'session.stream.opened' ||
+      event.type === 'session.stream.ended' ||
+      event.type === 'session.reinitialized'
+    ) {
+      this.touch();
+    }
+  }
+
+  waitFor(): number | undefined {
+    if (this.dirty) return this.batch;
+    if (this.flushing) return this.batch - 1;
+    return undefined;
+  }
+
+  committed(): number {
+    return this.committedBatch;
+  }
+
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once everything appended so far is in the store (a drain waits for it). */
+  async settled(): Promise<void> {
+    while ((this.dirty || this.flushing) && !this.fenced && !this.freed) {
+      await new Promise<void>((resolve) => {
+        const stop = this.onCommit(() => {
+          stop();
+          resolve();
+        });
+      });
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.fenced) return;
+    this.flushing = true;
+    try {
+      while (this.dirty && !this.fenced && !this.freed) {
+        const events = this.pending;
+        const batch = this.batch;
+        this.pending = [];
+        this.dirty = false;
+        this.batch++;
+        await this.write(events);
+        if (!this.fenced) this.committedBatch = batch;
+        for (const listener of [...this.listeners]) listener();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Writes one batch, retrying while the store is unreachable; the events wait meanwhile. */
+  private async write(events: StoredEvent[]): Promise<void> {
+    const { store, sessionId, owner } = this.options;
+    for (let attempt = 0; !this.freed; attempt++) {
+      const snapshot = this.options.snapshot();
+      if (snapshot === undefined) return;
+      try {
+        if (this.token === undefined)
+          this.token = await store.create(sessionId, owner.replicaId, snapshot, owner.ttlMs);
+        await store.append(sessionId, this.token, events, snapshot, this.options.bounds);
+        this.options.onStoreResult?.(true);
+        return;
+      } catch (error) {
+        if (error instanceof FencedError) {
+          this.fenced = true;
+          this.options.onFenced();
+          return;
+        }
+        this.options.onStoreResult?.(false);
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? defaultRetry)(attempt)));
+      }
+    }
+  }
+}
