@@ -53,7 +53,7 @@ describe('replicas sharing sessions through Redis', () => {
     expect(textOf(await client.callTool({ name: 'confirm', arguments: { question: 'ok?' } }))).toBe('accept:true');
     expect(new Set(set.landed.slice(from))).toEqual(new Set([0, 1, 2]));
     // One replica holds the session; the others forwarded to it.
-    const holders = await Promise.all(set.replicas.map(async (r) => (r ? sessionsOn(r) : [])));
+    const holders = await Promise.all(set.replicas.map(async (r): Promise<string[]> => (r ? sessionsOn(r) : [])));
     expect(holders.filter((ids) => ids.includes(transport.sessionId as string))).toHaveLength(1);
     await client.close();
   }, 60_000);

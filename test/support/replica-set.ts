@@ -136,7 +136,7 @@ export class ReplicaSet {
       const target = new URL(String(input instanceof Request ? input.url : input));
       const url = new URL(target.pathname + target.search, replica.url);
       try {
-        const response = await fetch(url, { ...init, dispatcher: this.agent } as RequestInit);
+        const response = await fetch(url, { ...init, dispatcher: this.agent } as unknown as RequestInit);
         this.landed.push(replica.index);
         return response;
       } catch (error) {
