@@ -3,11 +3,55 @@
  * the SDK demo server, and SDK 1.x clients whose requests land on every replica in turn.
  */
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoServer } from '../../src/demo/demo-server.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
-import { ReplicaSet, sessionsOn } from '../support/replica-set.js';
+import { type Replica, ReplicaSet, sessionsOn } from '../support/replica-set.js';
 import { servingSdk1Client } from '../support/sdk1-client.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads an SSE response's events until `enough` says so (then aborts), or its end. */
+async function readEvents(
+  response: Response,
+  enough: (events: EventSourceMessage[]) => boolean,
+  abort?: AbortController,
+): Promise<EventSourceMessage[]> {
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  try {
+    while (!enough(events)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+  } catch (error) {
+    if (!abort?.signal.aborted) throw error;
+  }
+  abort?.abort();
+  return events;
+}
+
+const progressOf = (events: EventSourceMessage[]) =>
+  events.flatMap((e) => {
+    const message = e.data ? (JSON.parse(e.data) as { method?: string; params?: { progress?: number } }) : {};
+    return message.method === 'notifications/progress' ? [message.params?.progress as number] : [];
+  });
+
+/**
+ * What a checker finds in what a client received of 1..n: none lost, none twice, in order
+ * (Jepsen's lost, duplicated and non-monotonic anomalies).
+ */
+function anomalies(received: readonly number[], n: number) {
+  const seen = new Set(received);
+  const lost = Array.from({ length: n }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  const duplicated = received.length - seen.size;
+  const outOfOrder = received.filter((value, i) => i > 0 && value < (received[i - 1] as number)).length;
+  return { lost, duplicated, outOfOrder };
+}
 
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
@@ -57,4 +101,73 @@ describe('replicas sharing sessions through Redis', () => {
     expect(holders.filter((ids) => ids.includes(transport.sessionId as string))).toHaveLength(1);
     await client.close();
   }, 60_000);
+
+  it('resumes a stream on another replica with Last-Event-ID', async () => {
+    const { client, transport } = await connect('resume');
+    const [first, second] = set.replicas as [Replica, Replica];
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': transport.sessionId as string,
+      'mcp-protocol-version': transport.protocolVersion as string,
+    };
+    const call = {
+      jsonrpc: '2.0',
+      id: 'resume-1',
+      method: 'tools/call',
+      params: { name: 'count', arguments: { n: 20, delayMs: 30 }, _meta: { progressToken: 'p' } },
+    };
+    const abort = new AbortController();
+    const posted = await fetch(first.url, { method: 'POST', headers, body: JSON.stringify(call), signal: abort.signal });
+    const before = await readEvents(posted, (events) => progressOf(events).length >= 5, abort);
+    const lastEventId = before.filter((e) => e.id).at(-1)?.id as string;
+    const resumed = await fetch(second.url, {
+      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+    });
+    expect(resumed.status).toBe(200);
+    const after = await readEvents(resumed, (events) => events.some((e) => e.data.includes('counted to 20')));
+    const progress = [...progressOf(before), ...progressOf(after)];
+    expect(anomalies(progress, 20)).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
+    await client.close();
+  }, 60_000);
+
+  it('kill -9 of the owner mid-stream: the call completes through another replica, every event once, in order', async () => {
+    const { client, transport } = await connect('kill');
+    const sessionId = transport.sessionId as string;
+    const owner = await ownerOf(set, sessionId);
+    const n = 40;
+    const received: Array<{ progress: number; at: number }> = [];
+    const call = client.callTool({ name: 'count', arguments: { n, delayMs: 50 } }, undefined, {
+      onprogress: (p) => received.push({ progress: p.progress, at: Date.now() }),
+      timeout: 60_000,
+    });
+    while (received.length < 10) await sleep(10);
+    const killedAt = Date.now();
+    await set.kill(owner.index);
+    const result = await call;
+    expect(textOf(result)).toBe(`counted to ${n}`);
+    const checked = anomalies(
+      received.map((r) => r.progress),
+      n,
+    );
+    expect(checked).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
+    const failoverMs = (received.find((r) => r.at > killedAt)?.at ?? Number.NaN) - killedAt;
+    console.log(`kill -9 failover: first event after the kill in ${failoverMs} ms; ${JSON.stringify(checked)}`);
+    // Another replica holds the session now.
+    const now = await ownerOf(set, sessionId);
+    expect(now.index).not.toBe(owner.index);
+    await client.close();
+    await set.start(owner.index);
+  }, 90_000);
 });
+
+/** The replica that holds a session now, from their admin APIs. */
+async function ownerOf(set: ReplicaSet, sessionId: string): Promise<Replica> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for (const replica of set.replicas) {
+      if (replica && (await sessionsOn(replica)).includes(sessionId)) return replica;
+    }
+    await sleep(100);
+  }
+  throw new Error(`no replica holds ${sessionId}`);
+}
