@@ -240,7 +240,6 @@ export async function main(argv: string[], env: Record<string, string | undefine
   if (admin) {
     adminServer = createAdminServer(shepherd, { token: values['admin-token'] as string | undefined });
     adminUrl = (await adminServer.listen(admin)).url;
-    logger.info({ url: adminUrl }, 'admin listening');
   }
 
   let stopping = false;

@@ -75,6 +75,8 @@ export class Cluster {
   private advertiseUrl: string | undefined;
   /** When the store last failed: sweeps wait a while after it. */
   private unhealthySince = 0;
+  /** When the last heartbeat renewal was sent that succeeded (monotonic ms). */
+  private renewedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ClusterOptions) {
     this.ttlMs = options.replicaTtlMs ?? DEFAULT_REPLICA_TTL_MS;
@@ -181,6 +183,35 @@ export class Cluster {
     }
   }
 
+  /**
+   * Whether a session held here may be served here. While the heartbeat is fresh, yes: no
+   * other replica may take it before the heartbeat lapses. Past two thirds of the TTL (this
+   * process was paused, or cut off from the store), the store says: a session another replica
+   * took meanwhile stops here at once, and the request is routed to its owner.
+   */
+  async holdsLocally(sessionId: string): Promise<boolean> {
+    if (performance.now() - this.renewedAt < (2 * this.ttlMs) / 3) return true;
+    const token = this.runtime?.durableLog(sessionId)?.ownerToken;
+    let owner: string | null;
+    try {
+      owner = await this.options.store.ownerOf(sessionId);
+    } catch {
+      this.counters.storeErrors++;
+      throw new UnavailableError(
+        'SHEPHERD_CLUSTER_UNAVAILABLE',
+        'Service Unavailable: the cluster store is unreachable; retry shortly.',
+      );
+    }
+    if (token !== undefined && owner === token) return true;
+    this.counters.fenced++;
+    this.options.logger?.warn({ sessionId }, 'another replica took this session over: handed over');
+    const handle = this.runtime?.handle(sessionId);
+    const ended = handle?.ended();
+    this.runtime?.session(sessionId)?.send({ type: 'session.handoff' });
+    await ended;
+    return false;
+  }
+
   /** Claims a session whose owner is `expected` and starts it here; false when another replica won it. */
   takeOver(sessionId: string, expected: string): Promise<boolean> {
     let running = this.takeovers.get(sessionId);
@@ -219,6 +250,7 @@ export class Cluster {
     const { store } = this.options;
     const advertiseUrl = this.advertiseUrl;
     if (this.draining || advertiseUrl === undefined) return;
+    const sentAt = performance.now();
     try {
       const renewed = await store.heartbeat({ id: this.replicaId, url: advertiseUrl }, this.ttlMs, !this.joined);
       if (!renewed && this.joined) {
@@ -228,6 +260,7 @@ export class Cluster {
         await this.dropLostSessions();
       }
       this.joined = true;
+      this.renewedAt = sentAt;
       this.storeResult(true);
     } catch {
       this.storeResult(false);

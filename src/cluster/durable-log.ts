@@ -67,9 +67,17 @@ export class DurableLog implements EventLog, CommitGate {
     this.options.memory.evictStream(stream);
   }
 
+  /**
+   * The session is over: nothing more is written (its records are removed, or another replica
+   * goes on with them), and what its handle still holds is let go, so its clients' responses end.
+   */
   free(): void {
     this.freed = true;
     this.options.memory.free();
+    this.pending = [];
+    this.dirty = false;
+    this.committedBatch = this.batch;
+    for (const listener of [...this.listeners]) listener();
   }
 
   stats(): EventLogStats {
@@ -101,6 +109,8 @@ export class DurableLog implements EventLog, CommitGate {
   }
 
   waitFor(): number | undefined {
+    // Freed, nothing waits: the session's last events (emitted after the free) go at once.
+    if (this.freed) return undefined;
     if (this.dirty) return this.batch;
     if (this.flushing) return this.batch - 1;
     return undefined;

@@ -297,7 +297,11 @@ export function createMcpHandler(runtime: SupervisorRuntime, options: McpHandler
             'Service Unavailable: the cluster store is unreachable; the session is kept, retry shortly.',
           );
         }
-        if (options.cluster && sessionId && runtime.handle(sessionId) === undefined) {
+        if (
+          options.cluster &&
+          sessionId &&
+          (runtime.handle(sessionId) === undefined || !(await options.cluster.holdsLocally(sessionId)))
+        ) {
           // "421 Misdirected Request": the forwarder's view of the owner is stale; it looks again.
           if (how?.internal) return void res.writeHead(421).end();
           const routed = await options.cluster.route(req, res, sessionId, maxBodyBytes);

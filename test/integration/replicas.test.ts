@@ -118,7 +118,12 @@ describe('replicas sharing sessions through Redis', () => {
       params: { name: 'count', arguments: { n: 20, delayMs: 30 }, _meta: { progressToken: 'p' } },
     };
     const abort = new AbortController();
-    const posted = await fetch(first.url, { method: 'POST', headers, body: JSON.stringify(call), signal: abort.signal });
+    const posted = await fetch(first.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(call),
+      signal: abort.signal,
+    });
     const before = await readEvents(posted, (events) => progressOf(events).length >= 5, abort);
     const lastEventId = before.filter((e) => e.id).at(-1)?.id as string;
     const resumed = await fetch(second.url, {
@@ -156,6 +161,90 @@ describe('replicas sharing sessions through Redis', () => {
     // Another replica holds the session now.
     const now = await ownerOf(set, sessionId);
     expect(now.index).not.toBe(owner.index);
+    await client.close();
+    await set.start(owner.index);
+  }, 90_000);
+
+  it('a replica paused past its lease stops serving the session it lost; nothing is delivered twice', async () => {
+    const { client, transport } = await connect('pause');
+    const sessionId = transport.sessionId as string;
+    const owner = await ownerOf(set, sessionId);
+    const n = 30;
+    const received: number[] = [];
+    const call = client.callTool({ name: 'count', arguments: { n, delayMs: 50 } }, undefined, {
+      onprogress: (p) => received.push(p.progress),
+      timeout: 60_000,
+    });
+    while (received.length < 5) await sleep(10);
+    owner.child.kill('SIGSTOP');
+    // Past its lease (1 s): another replica's sweep takes the session over meanwhile.
+    await sleep(2500);
+    owner.child.kill('SIGCONT');
+    const result = await call;
+    expect(textOf(result)).toBe(`counted to ${n}`);
+    expect(anomalies(received, n)).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
+    // Fenced: the paused replica no longer holds it; another one does.
+    expect(await sessionsOn(owner)).not.toContain(sessionId);
+    expect((await ownerOf(set, sessionId)).index).not.toBe(owner.index);
+    expect(owner.output()).toMatch(/took this session over|owns this session now/);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    await client.close();
+  }, 90_000);
+
+  it('Redis restarted mid-run: requests meanwhile get 503 with Retry-After, and no session is reported gone', async () => {
+    const { client, transport } = await connect('redis-restart');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': transport.sessionId as string,
+      'mcp-protocol-version': transport.protocolVersion as string,
+    };
+    const echo = (id: number) =>
+      JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } });
+    await redis.stop();
+    // The replicas notice at their next heartbeat (a third of the TTL).
+    await sleep(800);
+    const during = await Promise.all(
+      set.replicas.map((r, i) =>
+        fetch((r as Replica).url, { method: 'POST', headers, body: echo(100 + i) }).then(async (response) => ({
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          body: await response.text(),
+        })),
+      ),
+    );
+    expect(during.map((d) => d.status)).toEqual([503, 503, 503]);
+    for (const answer of during) expect(Number(answer.retryAfter)).toBeGreaterThan(0);
+    await redis.restart();
+    // Back: the same session answers again on every replica, never a 404.
+    const statuses: number[] = [];
+    for (const replica of set.replicas as Replica[]) {
+      for (let attempt = 0; ; attempt++) {
+        const response = await fetch(replica.url, { method: 'POST', headers, body: echo(200 + attempt) });
+        statuses.push(response.status);
+        await response.text();
+        if (response.status === 200 || attempt > 50) break;
+        await sleep(100);
+      }
+    }
+    expect(statuses).not.toContain(404);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    await client.close();
+  }, 90_000);
+
+  it('SIGTERM hands the sessions over: the client goes on through the others, the upstream session kept', async () => {
+    const { client, transport } = await connect('drain');
+    const sessionId = transport.sessionId as string;
+    const owner = await ownerOf(set, sessionId);
+    const deletedBefore = upstream.deleted.length;
+    await set.terminate(owner.index);
+    expect(owner.output()).toMatch(/handing sessions over/);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'moved' } }))).toBe('moved');
+    expect((await ownerOf(set, sessionId)).index).not.toBe(owner.index);
+    // Handed over, not ended: nothing was deleted upstream.
+    expect(upstream.deleted.length).toBe(deletedBefore);
     await client.close();
     await set.start(owner.index);
   }, 90_000);

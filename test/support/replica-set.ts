@@ -80,7 +80,7 @@ export class ReplicaSet {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const listening = lineOf(output, 'mcp-shepherd listening');
-      const admin = lineOf(output, 'admin listening');
+      const admin = lineOf(output, 'mcp-shepherd admin listening');
       const joined = lineOf(output, 'joined the cluster');
       if (listening && admin && joined) {
         const replica: Replica = {
