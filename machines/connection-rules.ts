@@ -117,14 +117,20 @@ export function initialContext(input: ConnectionInput): ConnectionContext {
 }
 
 /**
+ * This attempt sends the POST body: the first of a POST stream. A POST stream without a body
+ * was sent before (by another process, whose session this one took over): it only resumes.
+ */
+export const sendsBody = (context: Pick<ConnectionContext, 'target' | 'opens'>) =>
+  context.target.method === 'POST' && context.opens === 0 && context.target.body !== undefined;
+
+/**
  * The request for the current attempt. The first attempt of a POST stream sends the body;
  * every later attempt is a resume: "the client MAY ... issue an HTTP GET to the MCP
  * endpoint with the Last-Event-ID header" (2025-06-18+ transports, Resumability).
  */
 export function requestFor(context: ConnectionContext): StreamRequest {
   const { target } = context;
-  // A POST stream without a body was sent before (by another process): it can only resume.
-  const isPost = target.method === 'POST' && context.opens === 0 && target.body !== undefined;
+  const isPost = sendsBody(context);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
   // "The client MUST include an Accept header, listing both application/json and

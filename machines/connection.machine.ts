@@ -33,6 +33,7 @@ import {
   remainingAfter,
   requestFor,
   saysSessionGone,
+  sendsBody,
   statusOf,
 } from './connection-rules.js';
 import { onStreamEvent, recovered, retryOrFail } from './connection-transitions.js';
@@ -80,10 +81,10 @@ export const connectionMachine = setup({
     is2xx: ({ event }) => event.type === 'stream.response' && event.status >= 200 && event.status <= 299,
     isSessionGone: ({ context, event }) => saysSessionGone(context, event),
     isRetryableStatus: ({ event }) => hasStatus(event, ...RETRYABLE_STATUSES),
-    /** A GET can always be sent again; a POST only before the server did any work. */
+    /** A GET can always be sent again (a resume too); a POST body only before the server did any work. */
     mayRetry: ({ context, event }) => {
       if (context.target.method === 'GET') return true;
-      if (context.opens === 0) return hasStatus(event, ...NOT_PROCESSED_STATUSES);
+      if (sendsBody(context)) return hasStatus(event, ...NOT_PROCESSED_STATUSES);
       return context.lastEventId !== undefined;
     },
     attemptsExhausted: ({ context }, params: { counts: boolean }) =>

@@ -238,7 +238,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
   let adminServer: AdminServer | undefined;
   let adminUrl: string | undefined;
   if (admin) {
-    adminServer = createAdminServer(shepherd, { token: values['admin-token'] as string | undefined });
+    adminServer = createAdminServer(shepherd, {
+      token: values['admin-token'] as string | undefined,
+      cluster: shepherd.cluster,
+    });
     adminUrl = (await adminServer.listen(admin)).url;
   }
 

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { DEFAULT_SESSION_LIMITS } from '../machines/session.machine.js';
 import type { UpstreamTarget } from '../machines/session.types.js';
+import type { StoreObserver } from './admin/metrics.js';
 import { credentialPolicy } from './auth/credentials.js';
 import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
 import { ResourceMetadata } from './auth/resource-metadata.js';
@@ -63,6 +64,8 @@ export interface ReplicaOptions {
 }
 
 export interface Shepherd extends Supervision {
+  /** Cluster mode (`replicas`): this replica's part; undefined otherwise. */
+  cluster: Cluster | undefined;
   /** Mount it: `app.use('/mcp', shepherd.router)`. */
   router: Router;
   /** The same endpoint as a plain Node handler. */
@@ -100,7 +103,14 @@ function servesPath(url: string | undefined, path: string): boolean {
 export function createShepherd(options: ShepherdOptions): Shepherd {
   const replicas = options.replicas;
   const lifetimeMs = options.limits?.maxLifetimeMs ?? DEFAULT_SESSION_LIMITS.maxLifetimeMs;
-  const store = replicas ? new RedisStore({ url: replicas.redisUrl, sessionTtlMs: lifetimeMs + 60_000 }) : undefined;
+  let observeStore: StoreObserver | undefined;
+  const store = replicas
+    ? new RedisStore({
+        url: replicas.redisUrl,
+        sessionTtlMs: lifetimeMs + 60_000,
+        observe: (operation, ms, ok) => observeStore?.(operation, ms, ok),
+      })
+    : undefined;
   const cluster = store
     ? new Cluster({
         store,
@@ -113,6 +123,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     : undefined;
   const supervision = createSupervision({ ...options, ...(cluster ? { runtimeCluster: cluster.forRuntime() } : {}) });
   const { runtime, logger, metrics } = supervision;
+  if (cluster) observeStore = metrics.watchCluster(cluster);
   const resourceMetadata = new ResourceMetadata({
     upstreamUrl: options.upstream.url,
     publicUrl: options.publicUrl,
@@ -144,6 +155,7 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
 
   return {
     ...supervision,
+    cluster,
     router,
     handler,
     wellKnown: (req, res) => resourceMetadata.handle(req, res),

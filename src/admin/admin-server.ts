@@ -12,6 +12,7 @@ import { processMachine } from '../../machines/process.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { sessionGroupMachine } from '../../machines/session-group.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { ClusterSessionEntry } from '../cluster/cluster-store.js';
 import { InternalError, RouteError, UnauthorizedError, UnavailableError } from '../errors.js';
 import { sendError, sendJson } from '../proxy/http.js';
 import type { Supervision } from '../session/supervision.js';
@@ -27,7 +28,12 @@ export interface AdminOptions {
   updateIntervalMs?: number;
   /** Where the live page's built script and stylesheet are. Default: this package's dist/assets. */
   assetsDir?: string;
+  /** Cluster mode: `/sessions?scope=cluster` lists every replica's sessions with their owner. */
+  cluster?: { readonly replicaId: string; listSessions(limit: number): Promise<ClusterSessionEntry[]> } | undefined;
 }
+
+/** The most sessions `/sessions?scope=cluster` lists. */
+const CLUSTER_LIST_LIMIT = 10_000;
 
 export interface AdminServer {
   listen(options?: { host?: string; port?: number }): Promise<{ url: string; server: Server }>;
@@ -135,6 +141,21 @@ export function createAdminServer(shepherd: Supervision, options: AdminOptions =
       res.writeHead(200, { 'content-type': shepherd.metrics.contentType() }).end(body);
     } else if (method === 'GET' && path === '/machines') {
       sendJson(res, 200, machines);
+    } else if (method === 'GET' && path === '/sessions' && url.searchParams.get('scope') === 'cluster') {
+      // Every replica's sessions with their owner (docs/replicas.md); this replica's own in detail at /sessions.
+      const cluster = options.cluster;
+      if (cluster === undefined) {
+        sendError(
+          res,
+          new RouteError('SHEPHERD_NOT_FOUND', 'Not a cluster: start with --redis to list every replica.'),
+        );
+        return;
+      }
+      const sessions = await cluster.listSessions(CLUSTER_LIST_LIMIT);
+      sendJson(res, 200, {
+        replica: cluster.replicaId,
+        sessions: sessions.map((s) => ({ ...s, here: s.owner === cluster.replicaId })),
+      });
     } else if (method === 'GET' && path === '/sessions') {
       sendJson(res, 200, shepherd.sessions.list());
     } else if (method === 'GET' && path === '/events') {

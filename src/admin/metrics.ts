@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConnectionStatus } from '../../machines/connection.types.js';
+import type { ClusterCounters } from '../cluster/cluster.js';
 import type { SessionWatcher } from '../session/session-watcher.js';
 import type { SupervisorRuntime } from '../session/supervisor-runtime.js';
 
@@ -16,6 +17,9 @@ export function statePath(value: unknown): string {
   const [key, child] = Object.entries(value)[0] ?? ['?', undefined];
   return child === undefined ? key : `${key}.${statePath(child)}`;
 }
+
+/** Times one store round trip: its operation, milliseconds and outcome. */
+export type StoreObserver = (operation: string, ms: number, ok: boolean) => void;
 
 const LIVE_STREAM_STATES = new Set(['connecting', 'open', 'stalled', 'waiting']);
 
@@ -168,6 +172,62 @@ export class ShepherdMetrics {
         }
       },
     });
+  }
+
+  /**
+   * Cluster mode (docs/replicas.md): forwards, takeovers, held requests, fenced sessions and
+   * the store's health, read from the cluster at scrape time; returns the function that times
+   * each store round trip.
+   */
+  watchCluster(cluster: { counters: ClusterCounters; readonly healthy: boolean }): StoreObserver {
+    const registers = [this.registry];
+    const counted: Array<[keyof ClusterCounters, string, string]> = [
+      ['forwards', 'mcp_shepherd_cluster_forwards_total', 'Requests forwarded to the replica that owns their session'],
+      [
+        'forwardFailures',
+        'mcp_shepherd_cluster_forward_failures_total',
+        'Forwards whose owner could not be reached before it answered',
+      ],
+      [
+        'takeovers',
+        'mcp_shepherd_cluster_takeovers_total',
+        'Sessions this replica took over from a dead or drained one',
+      ],
+      ['held', 'mcp_shepherd_cluster_held_requests_total', 'Requests held while their session failed over'],
+      [
+        'fenced',
+        'mcp_shepherd_cluster_fenced_total',
+        'Sessions that stopped here because another replica owns them now',
+      ],
+      ['storeErrors', 'mcp_shepherd_cluster_store_errors_total', 'Failed store (Redis) operations'],
+    ];
+    for (const [key, name, help] of counted) {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(cluster.counters[key]);
+        },
+      });
+    }
+    new Gauge({
+      name: 'mcp_shepherd_cluster_store_up',
+      help: 'The cluster store (Redis) answered the last heartbeat and writes (1) or not (0)',
+      registers,
+      collect() {
+        this.set(cluster.healthy ? 1 : 0);
+      },
+    });
+    const roundTrips = new Histogram({
+      name: 'mcp_shepherd_cluster_store_seconds',
+      help: 'Store (Redis) round trips by operation (append, owner, claim, heartbeat, ...) and outcome',
+      labelNames: ['operation', 'ok'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    });
+    return (operation, ms, ok) => roundTrips.observe({ operation, ok: ok ? 'true' : 'false' }, ms / 1000);
   }
 
   /** Times one request of the MCP endpoint, until its response headers go out. */

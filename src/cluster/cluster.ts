@@ -10,7 +10,7 @@ import { BodyTooLargeError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readBody, sendError } from '../proxy/http.js';
 import type { RuntimeCluster, SupervisorRuntime } from '../session/supervisor-runtime.js';
-import { type ClusterStore, replicaOfToken } from './cluster-store.js';
+import { type ClusterSessionEntry, type ClusterStore, replicaOfToken } from './cluster-store.js';
 import { CLUSTER_SECRET_HEADER, createForwarder, type Forwarder } from './forward.js';
 
 export interface ClusterOptions {
@@ -343,6 +343,11 @@ export class Cluster {
     }
     await this.options.store.leave(this.replicaId).catch(() => {});
     this.stop();
+  }
+
+  /** Every replica's sessions with their owner, from the store (the admin API's cluster view). */
+  listSessions(limit: number): Promise<ClusterSessionEntry[]> {
+    return this.options.store.list(limit);
   }
 
   stop(): void {

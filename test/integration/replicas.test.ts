@@ -4,10 +4,12 @@
  */
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoServer } from '../../src/demo/demo-server.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type Replica, ReplicaSet, sessionsOn } from '../support/replica-set.js';
+import { RoundRobinBalancer } from '../support/round-robin-lb.js';
 import { servingSdk1Client } from '../support/sdk1-client.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,7 +101,49 @@ describe('replicas sharing sessions through Redis', () => {
     // One replica holds the session; the others forwarded to it.
     const holders = await Promise.all(set.replicas.map(async (r): Promise<string[]> => (r ? sessionsOn(r) : [])));
     expect(holders.filter((ids) => ids.includes(transport.sessionId as string))).toHaveLength(1);
+    const owner = await ownerOf(set, transport.sessionId as string);
+    // Any replica's admin API lists the cluster's sessions with their owner.
+    const other = set.replicas.find((r) => r && r !== owner) as Replica;
+    const listed = (await (await fetch(new URL('/sessions?scope=cluster', other.adminUrl))).json()) as {
+      replica: string;
+      sessions: Array<{ sessionId: string; owner: string; here: boolean }>;
+    };
+    expect(listed.replica).toBe(other.id);
+    expect(listed.sessions).toContainEqual({ sessionId: transport.sessionId, owner: owner.id, here: false });
+    // The forwards and the store's round trips are counted.
+    const metrics = await (await fetch(new URL('/metrics', other.adminUrl))).text();
+    expect(Number(/^mcp_shepherd_cluster_forwards_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^mcp_shepherd_cluster_store_up 1$/m);
+    expect(metrics).toMatch(/mcp_shepherd_cluster_store_seconds_count\{operation="owner",ok="true"\} [1-9]/);
     await client.close();
+  }, 60_000);
+
+  it('serves a session behind a round-robin TCP load balancer', async () => {
+    const balancer = await RoundRobinBalancer.start(
+      set.replicas.map((r) => new URL((r as Replica).url).port).map(Number),
+    );
+    // No keep-alive: every request is a new connection, so the balancer sends it to the next replica.
+    const agent = new Agent({ pipelining: 0 });
+    try {
+      const { client } = servingSdk1Client('balanced');
+      const url = new URL(`http://127.0.0.1:${balancer.port}/mcp`);
+      const fetchVia = (input: string | URL | Request, init?: RequestInit) =>
+        fetch(input, { ...init, dispatcher: agent } as unknown as RequestInit);
+      await client.connect(new StreamableHTTPClientTransport(url, { fetch: fetchVia }));
+      for (let i = 0; i < 6; i++) {
+        expect(textOf(await client.callTool({ name: 'echo', arguments: { text: `n${i}` } }))).toBe(`n${i}`);
+      }
+      const progress: number[] = [];
+      await client.callTool({ name: 'count', arguments: { n: 5 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
+      expect(progress).toEqual([1, 2, 3, 4, 5]);
+      expect(balancer.connections.every((count) => count >= 3)).toBe(true);
+      await client.close();
+    } finally {
+      await agent.close();
+      await balancer.close();
+    }
   }, 60_000);
 
   it('resumes a stream on another replica with Last-Event-ID', async () => {
