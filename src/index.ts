@@ -11,7 +11,7 @@ import type { StoreObserver } from './admin/metrics.js';
 import { credentialPolicy } from './auth/credentials.js';
 import { IdentityResolver, type IntrospectionOptions } from './auth/identity.js';
 import { ResourceMetadata } from './auth/resource-metadata.js';
-import { Cluster } from './cluster/cluster.js';
+import { Cluster, DEFAULT_REPLICA_TTL_MS } from './cluster/cluster.js';
 import { RedisStore } from './cluster/redis-store.js';
 import { ClusterForbiddenError, InternalError, RouteError } from './errors.js';
 import { listenerTimeouts } from './listener-limits.js';
@@ -108,6 +108,11 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     ? new RedisStore({
         url: replicas.redisUrl,
         sessionTtlMs: lifetimeMs + 60_000,
+        // A heartbeat that hangs must fail within a renewal period, well before the key's TTL.
+        commandTimeoutMs: Math.max(
+          100,
+          Math.min(2000, Math.floor((replicas.replicaTtlMs ?? DEFAULT_REPLICA_TTL_MS) / 3)),
+        ),
         observe: (operation, ms, ok) => observeStore?.(operation, ms, ok),
       })
     : undefined;

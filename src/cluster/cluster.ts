@@ -6,6 +6,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { type RenewInput, type ReplicaActorRef, replicaMachine } from '../../machines/replica.machine.js';
 import { BodyTooLargeError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readBody, sendError } from '../proxy/http.js';
@@ -69,7 +71,8 @@ export class Cluster {
   private runtime: SupervisorRuntime | undefined;
   private joined = false;
   private storeHealthy = true;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** This replica's lifecycle (machines/replica.machine.ts), with the store's work provided. */
+  private replica: ReplicaActorRef | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private advertiseUrl: string | undefined;
@@ -102,11 +105,30 @@ export class Cluster {
   async start(runtime: SupervisorRuntime, advertiseUrl?: string): Promise<void> {
     this.runtime = runtime;
     this.advertiseUrl = this.options.advertiseUrl ?? advertiseUrl;
-    await this.beat();
-    if (!this.joined) throw new Error('mcp-shepherd: could not join the cluster: the store is unreachable');
-    this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.ttlMs / 3)));
+    const replica = createActor(
+      replicaMachine.provide({
+        actors: {
+          renew: fromPromise<boolean, RenewInput>(({ input }) => this.renew(input.join)),
+          recover: fromPromise<void, void>(() => this.recover()),
+          handOver: fromPromise<void, void>(() => this.handOver()),
+        },
+      }),
+      { input: { ttlMs: this.ttlMs } },
+    );
+    replica.on('replica.health', ({ healthy }) => this.storeResult(healthy));
+    replica.on('replica.lapsed', () =>
+      this.options.logger?.warn({ replica: this.replicaId }, 'heartbeat had lapsed; rejoining the cluster'),
+    );
+    this.replica = replica;
+    replica.start();
+    // Joined, or the store refused the first join: a replica that cannot join does not start.
+    const settled = await waitFor(replica, (s) => s.matches('live') || s.matches('waitingToJoin'));
+    if (!settled.matches('live')) {
+      replica.stop();
+      throw new Error('mcp-shepherd: could not join the cluster: the store is unreachable');
+    }
+    this.joined = true;
     this.sweepTimer = setInterval(() => void this.sweep(), this.ttlMs);
-    this.heartbeatTimer.unref();
     this.sweepTimer.unref();
   }
 
@@ -245,26 +267,26 @@ export class Cluster {
     }
   }
 
-  /** Renews the heartbeat; a lapsed one (this replica was paused or cut off) rejoins. */
-  private async beat(): Promise<void> {
-    const { store } = this.options;
+  /**
+   * Writes the heartbeat (the replica machine's `renew`): true when it was set; false when a
+   * renewal found it gone (this replica was paused or cut off past the TTL).
+   */
+  private async renew(join: boolean): Promise<boolean> {
     const advertiseUrl = this.advertiseUrl;
-    if (this.draining || advertiseUrl === undefined) return;
+    if (advertiseUrl === undefined) throw new Error('mcp-shepherd: no address to advertise to the cluster');
     const sentAt = performance.now();
-    try {
-      const renewed = await store.heartbeat({ id: this.replicaId, url: advertiseUrl }, this.ttlMs, !this.joined);
-      if (!renewed && this.joined) {
-        // Others may have taken this replica's sessions: their next write here is fenced.
-        this.options.logger?.warn({ replica: this.replicaId }, 'heartbeat had lapsed; rejoining the cluster');
-        await store.heartbeat({ id: this.replicaId, url: advertiseUrl }, this.ttlMs, true);
-        await this.dropLostSessions();
-      }
-      this.joined = true;
-      this.renewedAt = sentAt;
-      this.storeResult(true);
-    } catch {
-      this.storeResult(false);
-    }
+    const replica = { id: this.replicaId, url: advertiseUrl };
+    const set = await this.options.store.heartbeat(replica, this.ttlMs, join);
+    // A join retried after its first write landed finds its own key: joined all the same.
+    const renewed = set || (join && (await this.options.store.replicaUrl(this.replicaId)) === advertiseUrl);
+    if (renewed) this.renewedAt = sentAt;
+    return renewed;
+  }
+
+  /** After a lapse (the machine's `recover`): rejoin, then stop the sessions others took meanwhile. */
+  private async recover(): Promise<void> {
+    if (!(await this.renew(true))) throw new Error('the heartbeat could not be set again');
+    await this.dropLostSessions();
   }
 
   /**
@@ -325,6 +347,15 @@ export class Cluster {
    */
   async drain(): Promise<void> {
     this.draining = true;
+    const replica = this.replica;
+    if (replica === undefined || replica.getSnapshot().status === 'done') return this.stop();
+    replica.send({ type: 'replica.drain' });
+    await waitFor(replica, (s) => s.status === 'done', { timeout: Number.POSITIVE_INFINITY });
+    this.stop();
+  }
+
+  /** The replica machine's `handOver`: every session flushed, released and ended here; then leave. */
+  private async handOver(): Promise<void> {
     const runtime = this.runtime;
     if (runtime !== undefined) {
       await Promise.all(
@@ -341,8 +372,7 @@ export class Cluster {
         }),
       );
     }
-    await this.options.store.leave(this.replicaId).catch(() => {});
-    this.stop();
+    await this.options.store.leave(this.replicaId);
   }
 
   /** Every replica's sessions with their owner, from the store (the admin API's cluster view). */
@@ -351,7 +381,7 @@ export class Cluster {
   }
 
   stop(): void {
-    clearInterval(this.heartbeatTimer);
+    this.replica?.stop();
     clearInterval(this.sweepTimer);
     void this.forwarder.close();
   }
