@@ -50,7 +50,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'credential-key',
     type: 'string',
-    help: 'key of the keyed hash that names credentials; replicas sharing sessions share it (default: random)',
+    help: 'key of the keyed hash that names credentials; replicas sharing sessions share it (default: random; with --redis, derived from --cluster-secret)',
   },
   {
     flag: 'public-url',

@@ -227,7 +227,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       },
     },
     eventLog: { maxEvents: num(values, 'event-log-max-events'), maxBytes: num(values, 'event-log-max-bytes') },
-    ...replicaOptions(values),
+    ...replicaOptions(values, stdio !== undefined),
     logger,
   });
   const listening = await shepherd.listen({
@@ -268,9 +268,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
 }
 
 /** `--redis` and the cluster options (docs/replicas.md), only when --redis is given. */
-function replicaOptions(values: OptionValues): { replicas?: ReplicaOptions } {
+function replicaOptions(values: OptionValues, stdio: boolean): { replicas?: ReplicaOptions } {
   const redisUrl = values.redis as string | undefined;
   if (redisUrl === undefined) return {};
+  // A stdio server process lives and dies with its replica: no other replica could go on with it.
+  if (stdio) throw new UsageError('--redis shares sessions of an HTTP upstream; a --stdio server cannot move between replicas');
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
   const secret = values['cluster-secret'] as string | undefined;
@@ -278,6 +280,11 @@ function replicaOptions(values: OptionValues): { replicas?: ReplicaOptions } {
     throw new UsageError('--redis needs --cluster-secret (or MCP_SHEPHERD_CLUSTER_SECRET), shared by every replica');
   const listen = hostPort(values['cluster-listen'] as string, 'cluster-listen') as { host: string; port: number };
   const advertiseUrl = optionalUrl(values, 'cluster-advertise-url');
+  if (advertiseUrl === undefined && ['0.0.0.0', '::', '[::]'].includes(listen.host)) {
+    throw new UsageError(
+      `--cluster-listen ${listen.host} is every interface, which other replicas cannot dial: give --cluster-advertise-url`,
+    );
+  }
   return {
     replicas: {
       redisUrl,

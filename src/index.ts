@@ -2,6 +2,7 @@
  * mcp-shepherd as a library: a session supervisor and Streamable-HTTP proxy to mount in an
  * express app (`app.use('/mcp', shepherd.router)`) or to run on its own (`listen`).
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
@@ -139,7 +140,13 @@ export function createShepherd(options: ShepherdOptions): Shepherd {
     ...options,
     credentials: credentialPolicy({
       ...(options.forwardHeaders ? { forwardHeaders: options.forwardHeaders } : {}),
-      ...(options.credentialKey ? { key: options.credentialKey } : {}),
+      // Replicas must name a credential alike (a session's identity is checked on whichever
+      // replica holds it): without a key of its own, the cluster's secret derives one.
+      ...(options.credentialKey
+        ? { key: options.credentialKey }
+        : replicas
+          ? { key: createHmac('sha256', replicas.secret).update('mcp-shepherd credential key').digest('base64url') }
+          : {}),
     }),
     identities: new IdentityResolver(options.introspection),
     metadata: resourceMetadata,
