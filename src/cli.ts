@@ -272,7 +272,8 @@ function replicaOptions(values: OptionValues, stdio: boolean): { replicas?: Repl
   const redisUrl = values.redis as string | undefined;
   if (redisUrl === undefined) return {};
   // A stdio server process lives and dies with its replica: no other replica could go on with it.
-  if (stdio) throw new UsageError('--redis shares sessions of an HTTP upstream; a --stdio server cannot move between replicas');
+  if (stdio)
+    throw new UsageError('--redis shares sessions of an HTTP upstream; a --stdio server cannot move between replicas');
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
   const secret = values['cluster-secret'] as string | undefined;

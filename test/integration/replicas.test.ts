@@ -7,6 +7,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoServer } from '../../src/demo/demo-server.js';
+import { openSession } from '../support/raw-client.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type Replica, ReplicaSet, sessionsOn } from '../support/replica-set.js';
 import { RoundRobinBalancer } from '../support/round-robin-lb.js';
@@ -54,6 +55,14 @@ function anomalies(received: readonly number[], n: number) {
   const outOfOrder = received.filter((value, i) => i > 0 && value < (received[i - 1] as number)).length;
   return { lost, duplicated, outOfOrder };
 }
+
+/** What a raw POST of a session carries, as the SDK client sends it. */
+const sessionHeaders = (transport: StreamableHTTPClientTransport) => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-session-id': transport.sessionId as string,
+  'mcp-protocol-version': transport.protocolVersion as string,
+});
 
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
@@ -149,12 +158,7 @@ describe('replicas sharing sessions through Redis', () => {
   it('resumes a stream on another replica with Last-Event-ID', async () => {
     const { client, transport } = await connect('resume');
     const [first, second] = set.replicas as [Replica, Replica];
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': transport.sessionId as string,
-      'mcp-protocol-version': transport.protocolVersion as string,
-    };
+    const headers = sessionHeaders(transport);
     const call = {
       jsonrpc: '2.0',
       id: 'resume-1',
@@ -178,6 +182,34 @@ describe('replicas sharing sessions through Redis', () => {
     const progress = [...progressOf(before), ...progressOf(after)];
     expect(anomalies(progress, 20)).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
     await client.close();
+  }, 60_000);
+
+  it('resumes the GET stream on another replica with Last-Event-ID', async () => {
+    const [first, second] = set.replicas as [Replica, Replica];
+    const known = new Set(upstream.sessions.keys());
+    const { headers } = await openSession(first.url, '2025-11-25');
+    const upstreamId = [...upstream.sessions.keys()].find((id) => !known.has(id)) as string;
+    const messagesOf = (events: EventSourceMessage[]) =>
+      events.flatMap((e) => (e.data ? [(JSON.parse(e.data) as { params?: { data?: string } }).params?.data] : []));
+    const abort = new AbortController();
+    const listening = await fetch(first.url, {
+      headers: { ...headers, accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    await upstream.notify(upstreamId, 'one');
+    const before = await readEvents(listening, (events) => messagesOf(events).includes('one'), abort);
+    const lastEventId = before.filter((e) => e.id && e.data).at(-1)?.id as string;
+    // Sent while no client holds the stream: they wait in the log.
+    await upstream.notify(upstreamId, 'two');
+    await upstream.notify(upstreamId, 'three');
+    const again = new AbortController();
+    const resumed = await fetch(second.url, {
+      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+      signal: again.signal,
+    });
+    expect(resumed.status).toBe(200);
+    const after = await readEvents(resumed, (events) => messagesOf(events).includes('three'), again);
+    expect(messagesOf(after)).toEqual(['two', 'three']);
   }, 60_000);
 
   it('kill -9 of the owner mid-stream: the call completes through another replica, every event once, in order', async () => {
@@ -238,12 +270,7 @@ describe('replicas sharing sessions through Redis', () => {
   it('Redis restarted mid-run: requests meanwhile get 503 with Retry-After, and no session is reported gone', async () => {
     const { client, transport } = await connect('redis-restart');
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': transport.sessionId as string,
-      'mcp-protocol-version': transport.protocolVersion as string,
-    };
+    const headers = sessionHeaders(transport);
     const echo = (id: number) =>
       JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } });
     await redis.stop();

@@ -107,19 +107,19 @@ export class ReplicaSet {
   }
 
   /** kill -9: no drain, no goodbye. */
-  async kill(index: number): Promise<void> {
-    const replica = this.replicas[index];
-    if (!replica) return;
-    replica.child.kill('SIGKILL');
-    await replica.exited;
-    this.replicas[index] = undefined;
+  kill(index: number): Promise<void> {
+    return this.end(index, 'SIGKILL');
   }
 
   /** SIGTERM: a rolling deploy's drain. */
-  async terminate(index: number): Promise<void> {
+  terminate(index: number): Promise<void> {
+    return this.end(index, 'SIGTERM');
+  }
+
+  private async end(index: number, signal: NodeJS.Signals): Promise<void> {
     const replica = this.replicas[index];
     if (!replica) return;
-    replica.child.kill('SIGTERM');
+    replica.child.kill(signal);
     await replica.exited;
     this.replicas[index] = undefined;
   }
