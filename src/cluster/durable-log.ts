@@ -32,12 +32,20 @@ export interface DurableLogOptions {
 
 const defaultRetry = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
 
+/** The most events one append carries; more wait for the next. */
+export const MAX_BATCH_EVENTS = 256;
+
 export class DurableLog implements EventLog, CommitGate {
-  private pending: StoredEvent[] = [];
-  /** The batch collecting now; it holds something to write when `dirty`. */
-  private batch = 1;
-  private dirty = false;
-  private committedBatch = 0;
+  /** Events not written yet, each with its write number. */
+  private pending: Array<StoredEvent & { write: number }> = [];
+  /**
+   * Every append and every snapshot change is a write, numbered in order; an event the
+   * session emits must wait for every write before it (the gate's "batch" numbers are these).
+   */
+  private writes = 0;
+  /** Writes taken for the store so far, and the ones it acknowledged. */
+  private taken = 0;
+  private committedThrough = 0;
   private flushing = false;
   private fenced = false;
   private freed = false;
@@ -55,8 +63,8 @@ export class DurableLog implements EventLog, CommitGate {
 
   append(event: LoggedEvent): void {
     this.options.memory.append(event);
-    this.pending.push({ seq: event.seq, stream: event.stream, data: event.data });
-    this.touch();
+    this.pending.push({ seq: event.seq, stream: event.stream, data: event.data, write: ++this.writes });
+    this.schedule();
   }
 
   replayAfter(lastEventId: string, position: LogPosition): ReplayResult {
@@ -75,8 +83,8 @@ export class DurableLog implements EventLog, CommitGate {
     this.freed = true;
     this.options.memory.free();
     this.pending = [];
-    this.dirty = false;
-    this.committedBatch = this.batch;
+    this.taken = this.writes;
+    this.committedThrough = this.writes;
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -85,12 +93,16 @@ export class DurableLog implements EventLog, CommitGate {
   }
 
   toJSON() {
-    return { store: 'cluster', ...this.stats(), uncommitted: this.pending.length, committedBatch: this.committedBatch };
+    return { store: 'cluster', ...this.stats(), uncommitted: this.writes - this.committedThrough };
   }
 
   /** The snapshot changed (a stream opened or ended): it goes to the store with the next batch. */
   touch(): void {
-    this.dirty = true;
+    this.writes++;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.flushing) queueMicrotask(() => void this.flush());
   }
 
@@ -111,13 +123,11 @@ export class DurableLog implements EventLog, CommitGate {
   waitFor(): number | undefined {
     // Freed, nothing waits: the session's last events (emitted after the free) go at once.
     if (this.freed) return undefined;
-    if (this.dirty) return this.batch;
-    if (this.flushing) return this.batch - 1;
-    return undefined;
+    return this.writes > this.committedThrough ? this.writes : undefined;
   }
 
   committed(): number {
-    return this.committedBatch;
+    return this.committedThrough;
   }
 
   get isFenced(): boolean {
@@ -131,7 +141,7 @@ export class DurableLog implements EventLog, CommitGate {
 
   /** Resolves once everything appended so far is in the store (a drain waits for it). */
   async settled(): Promise<void> {
-    while ((this.dirty || this.flushing) && !this.fenced && !this.freed) {
+    while (this.writes > this.committedThrough && !this.fenced && !this.freed) {
       await new Promise<void>((resolve) => {
         const stop = this.onCommit(() => {
           stop();
@@ -145,14 +155,14 @@ export class DurableLog implements EventLog, CommitGate {
     if (this.flushing || this.fenced) return;
     this.flushing = true;
     try {
-      while (this.dirty && !this.fenced && !this.freed) {
-        const events = this.pending;
-        const batch = this.batch;
-        this.pending = [];
-        this.dirty = false;
-        this.batch++;
+      while (this.writes > this.taken && !this.fenced && !this.freed) {
+        // A bounded batch: one script must not hold Redis (and every replica's heartbeat) for long.
+        const events = this.pending.splice(0, MAX_BATCH_EVENTS);
+        // All writes so far when nothing is left over; else those up to the last event taken.
+        const through = this.pending.length === 0 ? this.writes : (events.at(-1)?.write ?? this.writes);
+        this.taken = through;
         await this.write(events);
-        if (!this.fenced) this.committedBatch = batch;
+        if (!this.fenced) this.committedThrough = Math.max(this.committedThrough, through);
         for (const listener of [...this.listeners]) listener();
       }
     } finally {
@@ -161,7 +171,7 @@ export class DurableLog implements EventLog, CommitGate {
   }
 
   /** Writes one batch, retrying while the store is unreachable; the events wait meanwhile. */
-  private async write(events: StoredEvent[]): Promise<void> {
+  private async write(events: readonly StoredEvent[]): Promise<void> {
     const { store, sessionId, owner } = this.options;
     for (let attempt = 0; !this.freed; attempt++) {
       const snapshot = this.options.snapshot();

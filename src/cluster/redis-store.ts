@@ -44,14 +44,23 @@ end
 local len = redis.call('XLEN', KEYS[2])
 local maxEvents = tonumber(ARGV[4])
 local maxBytes = tonumber(ARGV[5])
+local evicted = {}
+-- Oldest first, read in chunks (one XRANGE per chunk, not per event), deleted in one XDEL each.
 while len > 0 and (len > maxEvents or bytes > maxBytes) do
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-  local fields = oldest[2]
-  bytes = bytes - #fields[4]
-  redis.call('XDEL', KEYS[2], oldest[1])
-  redis.call('HSET', KEYS[1], 'ev:' .. fields[2], string.match(oldest[1], '^(%d+)'))
-  len = len - 1
+  local chunk = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', math.min(math.max(len - maxEvents, 64), 1000))
+  local ids = {}
+  for _, entry in ipairs(chunk) do
+    if len <= maxEvents and bytes <= maxBytes then break end
+    local fields = entry[2]
+    bytes = bytes - #fields[4]
+    evicted[fields[2]] = string.match(entry[1], '^(%d+)')
+    ids[#ids + 1] = entry[1]
+    len = len - 1
+  end
+  if #ids == 0 then break end
+  redis.call('XDEL', KEYS[2], unpack(ids))
 end
+for stream, seq in pairs(evicted) do redis.call('HSET', KEYS[1], 'ev:' .. stream, seq) end
 redis.call('HSET', KEYS[1], 'bytes', bytes, 'snap', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if len > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
@@ -96,6 +105,11 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements ClusterStore {
   private readonly client: RedisClientType;
+  /**
+   * A second connection for heartbeats and owner lookups: they must not queue behind a large
+   * append on the first (a heartbeat late by a TTL is a replica taken for dead).
+   */
+  private readonly control: RedisClientType;
   private readonly commandTimeoutMs: number;
 
   /** Not connected yet: `connect()` before use. */
@@ -110,8 +124,10 @@ export class RedisStore implements ClusterStore {
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100),
       },
     }) as RedisClientType;
-    // Errors surface on the commands; the client reconnects by itself.
+    this.control = this.client.duplicate() as RedisClientType;
+    // Errors surface on the commands; the clients reconnect by themselves.
     this.client.on('error', () => {});
+    this.control.on('error', () => {});
   }
 
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
@@ -121,13 +137,13 @@ export class RedisStore implements ClusterStore {
   }
 
   async connect(): Promise<void> {
-    await this.client.connect();
+    await Promise.all([this.client.connect(), this.control.connect()]);
   }
 
-  private async call<T>(operation: string, args: string[]): Promise<T> {
+  private async call<T>(operation: string, args: string[], client = this.client): Promise<T> {
     const started = performance.now();
     try {
-      const reply = (await this.client.sendCommand(args, { timeout: this.commandTimeoutMs })) as T;
+      const reply = (await client.sendCommand(args, { timeout: this.commandTimeoutMs })) as T;
       this.options.observe?.(operation, performance.now() - started, true);
       return reply;
     } catch (error) {
@@ -148,24 +164,21 @@ export class RedisStore implements ClusterStore {
 
   async heartbeat(replica: { id: string; url: string }, ttlMs: number, join: boolean): Promise<boolean> {
     const value = JSON.stringify({ url: replica.url });
-    const reply = await this.call<string | null>('heartbeat', [
-      'SET',
-      replicaKey(replica.id),
-      value,
-      join ? 'NX' : 'XX',
-      'PX',
-      String(ttlMs),
-    ]);
-    if (join) await this.call('heartbeat', ['SADD', REPLICAS, replica.id]);
+    const reply = await this.call<string | null>(
+      'heartbeat',
+      ['SET', replicaKey(replica.id), value, join ? 'NX' : 'XX', 'PX', String(ttlMs)],
+      this.control,
+    );
+    if (join) await this.call('heartbeat', ['SADD', REPLICAS, replica.id], this.control);
     return reply === 'OK';
   }
 
   async leave(replicaId: string): Promise<void> {
-    await this.call('leave', ['DEL', replicaKey(replicaId)]);
+    await this.call('leave', ['DEL', replicaKey(replicaId)], this.control);
   }
 
   async replicaUrl(replicaId: string): Promise<string | undefined> {
-    const value = await this.call<string | null>('replica', ['GET', replicaKey(replicaId)]);
+    const value = await this.call<string | null>('replica', ['GET', replicaKey(replicaId)], this.control);
     return value === null ? undefined : (JSON.parse(value) as { url: string }).url;
   }
 
@@ -219,7 +232,7 @@ export class RedisStore implements ClusterStore {
   }
 
   async ownerOf(sessionId: string): Promise<string | null> {
-    return this.call<string | null>('owner', ['HGET', metaKey(sessionId), 'owner']);
+    return this.call<string | null>('owner', ['HGET', metaKey(sessionId), 'owner'], this.control);
   }
 
   async claim(sessionId: string, expected: string, replicaId: string): Promise<string | undefined> {
@@ -278,10 +291,12 @@ export class RedisStore implements ClusterStore {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.client.close();
-    } catch {
-      this.client.destroy();
+    for (const client of [this.client, this.control]) {
+      try {
+        await client.close();
+      } catch {
+        client.destroy();
+      }
     }
   }
 }

@@ -81,10 +81,10 @@ export class SessionHandle {
       return;
     }
     const through = gate.committed();
-    while (this.held.length > 0 && (this.held[0]?.batch ?? 0) <= through) {
-      const next = this.held.shift();
-      if (next) this.dispatch(next.event);
-    }
+    // One splice per commit, not a shift per event: a batch may hold thousands.
+    let released = 0;
+    while (released < this.held.length && (this.held[released]?.batch ?? 0) <= through) released++;
+    for (const { event } of this.held.splice(0, released)) this.dispatch(event);
     if (this.completed && this.held.length === 0) this.end();
   }
 

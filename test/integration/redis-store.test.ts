@@ -81,6 +81,16 @@ describe('Redis cluster store', () => {
     expect((await store.load('s3'))?.events.map((e) => e.seq)).toEqual([6]);
   });
 
+  it('trims a log far past its bound in chunks and still keeps exactly the newest events', async () => {
+    const token = await store.create('s5', 'r1', snapshot(1), 60_000);
+    // 2500 over a bound of 10: several XRANGE chunks in one script.
+    const burst = Array.from({ length: 2510 }, (_, i) => event(i + 1, i % 2 === 0 ? 0 : 1));
+    await store.append('s5', token, burst, snapshot(2511), { maxEvents: 10, maxBytes: 1 << 20 });
+    const loaded = await store.load('s5');
+    expect(loaded?.events.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 2501 + i));
+    expect(loaded?.evictedThrough).toEqual({ 0: 2499, 1: 2500 });
+  });
+
   it('releases for a drain, removes when over, and tells a session that never was', async () => {
     const token = await store.create('s4', 'r1', snapshot(1), 60_000);
     await store.release('s4', token);
