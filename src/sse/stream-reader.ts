@@ -14,6 +14,7 @@ import type {
   StreamRequest,
 } from '../../machines/connection.types.js';
 import { parseRetryAfter } from '../../machines/delay-policy.js';
+import { TimeSlice } from './time-slice.js';
 
 export interface StreamReaderOptions {
   /** undici dispatcher (Agent, Pool, MockAgent) for every request; default: see `pool`. */
@@ -152,12 +153,14 @@ export function httpReader(
         },
       });
       const decoder = new TextDecoder();
+      const slice = new TimeSlice();
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         sawEvent = false;
         parser.feed(decoder.decode(chunk, { stream: true }));
         if (parseError) throw Object.assign(parseError, { code: 'ETOOBIG' });
         // Comments and partial events are activity too: the stream is not stalled.
         if (!sawEvent) send({ type: 'stream.bytes' });
+        if (slice.due()) await slice.yield();
       }
       send({ type: 'stream.end' });
     };
