@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cluster } from './scenarios/cluster.js';
 import { resume } from './scenarios/resume.js';
 import { rpc } from './scenarios/rpc.js';
 import { sessions } from './scenarios/sessions.js';
@@ -19,10 +20,10 @@ import { describeMachine, describeSource } from './support/machine.js';
 import { benchDir, openFileLimits } from './support/processes.js';
 import type { Scenario, ScenarioResult } from './support/scenario.js';
 
-const SCENARIOS: readonly Scenario[] = [rpc, sse, sessions, resume, stdio];
+const SCENARIOS: readonly Scenario[] = [rpc, sse, sessions, resume, stdio, cluster];
 
 const usage = `npm run bench -- [--quick] [--scenario name[,name...]] [--cpu-prof]
-  --quick      fewer rounds, shorter windows, smaller counts (under 2 minutes)
+  --quick      fewer rounds, shorter windows, smaller counts (about 2½ minutes in all)
   --scenario   only these: ${SCENARIOS.map((s) => s.name).join(', ')}
   --cpu-prof   the proxy writes a V8 CPU profile (see bench/profile-top.ts)
 `;

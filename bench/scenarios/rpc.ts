@@ -8,7 +8,7 @@ import { startNginx } from '../support/nginx.js';
 import { cpuTimeMs } from '../support/processes.js';
 import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { startShepherd } from '../support/shepherd.js';
-import { median, medianOfRounds, round3 } from '../support/stats.js';
+import { round3, roundsSummary } from '../support/stats.js';
 import { startUpstream } from '../support/upstreams.js';
 
 const CONCURRENCIES = [1, 32] as const;
@@ -77,10 +77,7 @@ export const rpc: Scenario = {
 
 /** Medians over rounds; ratios and added latency paired within each round, so drift between rounds cancels. */
 function summarizeConcurrency(perRound: Array<Record<Subject, Window>>) {
-  const bySubject = Object.fromEntries(
-    SUBJECTS.map((s) => [s, medianOfRounds(perRound.map((r) => ({ ...r[s] })))]),
-  ) as Record<Subject, Window>;
-  const paired = (f: (r: Record<Subject, Window>) => number) => round3(median(perRound.map(f)));
+  const { bySubject, paired } = roundsSummary(SUBJECTS, perRound);
   const proxyAddedP50 = paired((r) => r.proxy.p50 - r.direct.p50);
   const proxyAddedP99 = paired((r) => r.proxy.p99 - r.direct.p99);
   const nginxAddedP50 = paired((r) => r.nginx.p50 - r.direct.p50);

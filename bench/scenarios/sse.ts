@@ -1,14 +1,9 @@
-/**
- * sse: one tools/call whose SSE answer carries 100 000 small notifications; events per second
- * at the client, direct to the upstream vs through mcp-shepherd (nginx alongside, for scale).
- */
-import { performance } from 'node:perf_hooks';
 import { type Endpoint, McpHttpSession, openEndpoint } from '../support/mcp-client.js';
 import { startNginx } from '../support/nginx.js';
 import { cpuTimeMs } from '../support/processes.js';
 import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { startShepherd } from '../support/shepherd.js';
-import { median, medianOfRounds, round3 } from '../support/stats.js';
+import { roundsSummary } from '../support/stats.js';
 import { startUpstream } from '../support/upstreams.js';
 
 type Subject = 'direct' | 'nginx' | 'proxy';
@@ -20,18 +15,6 @@ interface Run {
   elapsedMs: number;
   /** Proxy CPU per event, in µs (0 for the others). */
   cpuUsPerEvent: number;
-}
-
-/** Streams `count` notifications and checks that every one of them arrived. */
-async function streamOnce(session: McpHttpSession, count: number): Promise<{ events: number; elapsedMs: number }> {
-  let events = 0;
-  const t0 = performance.now();
-  await session.streamTool('stream', { count }, (event) => {
-    if (event.data.includes('"notifications/message"')) events++;
-  });
-  const elapsedMs = performance.now() - t0;
-  if (events !== count) throw new Error(`${session.endpoint.name}: ${events} of ${count} notifications arrived`);
-  return { events, elapsedMs };
 }
 
 export const sse: Scenario = {
@@ -56,14 +39,14 @@ export const sse: Scenario = {
       const sessions = {} as Record<Subject, McpHttpSession>;
       for (const subject of SUBJECTS) sessions[subject] = await McpHttpSession.open(endpoints[subject]);
       // Warm-up: JIT for both paths, a small stream each.
-      for (const subject of SUBJECTS) await streamOnce(sessions[subject], Math.min(count, 5000));
+      for (const subject of SUBJECTS) await sessions[subject].streamNotifications(Math.min(count, 5000));
 
       const perRound: Array<Record<Subject, Run>> = [];
       for (let round = 0; round < rounds; round++) {
         const runs = {} as Record<Subject, Run>;
         for (const subject of rotate(SUBJECTS, round)) {
           const cpuBefore = subject === 'proxy' ? cpuTimeMs(proxy.pid) : 0;
-          const { events, elapsedMs } = await streamOnce(sessions[subject], count);
+          const { events, elapsedMs } = await sessions[subject].streamNotifications(count);
           const cpuMs = subject === 'proxy' ? cpuTimeMs(proxy.pid) - cpuBefore : 0;
           runs[subject] = {
             eventsPerSecond: (events * 1000) / elapsedMs,
@@ -76,11 +59,9 @@ export const sse: Scenario = {
           `sse round ${round + 1}/${rounds}: ${SUBJECTS.map((s) => `${s} ${Math.round(runs[s].eventsPerSecond)} events/s`).join(', ')}`,
         );
       }
-      const bySubject = Object.fromEntries(
-        SUBJECTS.map((s) => [s, medianOfRounds(perRound.map((r) => ({ ...r[s] })))]),
-      );
-      const proxyVsDirect = round3(median(perRound.map((r) => r.proxy.eventsPerSecond / r.direct.eventsPerSecond)));
-      const nginxVsDirect = round3(median(perRound.map((r) => r.nginx.eventsPerSecond / r.direct.eventsPerSecond)));
+      const { bySubject, paired } = roundsSummary(SUBJECTS, perRound);
+      const proxyVsDirect = paired((r) => r.proxy.eventsPerSecond / r.direct.eventsPerSecond);
+      const nginxVsDirect = paired((r) => r.nginx.eventsPerSecond / r.direct.eventsPerSecond);
       return {
         headline: { ratio: proxyVsDirect, means: `events/s of one ${count}-notification SSE answer, proxy / direct` },
         targets: [

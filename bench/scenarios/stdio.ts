@@ -7,7 +7,7 @@ import { measureToolWindow, type ToolWindow, toolWindowSizes, warmUpTools } from
 import { type Endpoint, type McpHttpSession, openEndpoint, openSessions } from '../support/mcp-client.js';
 import { treeCpuTimeMs } from '../support/processes.js';
 import { Cleanup, rotate, type Scenario, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
-import { median, medianOfRounds, round3 } from '../support/stats.js';
+import { roundsSummary } from '../support/stats.js';
 import { BRIDGES, type Bridge, type RunningBridge, startBridge } from '../support/stdio-bridges.js';
 
 /** One worker per session; mcp-shepherd and supergateway run one server process per session. */
@@ -49,9 +49,8 @@ export const stdio: Scenario = {
           `stdio round ${round + 1}/${rounds}: ${BRIDGES.map((b) => `${b} ${Math.round(windows[b].throughput)}/s`).join(', ')}`,
         );
       }
-      const byBridge = Object.fromEntries(BRIDGES.map((b) => [b, medianOfRounds(perRound.map((r) => ({ ...r[b] })))]));
-      const vs = (peer: Bridge) =>
-        round3(median(perRound.map((r) => r['mcp-shepherd'].throughput / r[peer].throughput)));
+      const { bySubject: byBridge, paired } = roundsSummary(BRIDGES, perRound);
+      const vs = (peer: Bridge) => paired((r) => r['mcp-shepherd'].throughput / r[peer].throughput);
       const vsMcpProxy = vs('mcp-proxy');
       const vsSupergateway = vs('supergateway');
       const vsBest = Math.min(vsMcpProxy, vsSupergateway);

@@ -95,6 +95,14 @@ export class McpHttpSession {
     return session;
   }
 
+  /**
+   * The same session with its requests sent to another endpoint: in a cluster, a replica
+   * that does not hold it (it forwards them to the one that does). JSON-RPC ids count afresh.
+   */
+  via(endpoint: Endpoint): McpHttpSession {
+    return new McpHttpSession(endpoint, this.id);
+  }
+
   async notify(method: string, dispatcher: Dispatcher = this.endpoint.pool): Promise<void> {
     const res = await this.send(JSON.stringify({ jsonrpc: '2.0', method }), dispatcher);
     await res.body.dump();
@@ -151,6 +159,21 @@ export class McpHttpSession {
     if (!response || response.error)
       throw new McpHttpError(`${this.endpoint.name}: stream ended without its response`, 0);
     return response;
+  }
+
+  /**
+   * The `stream` tool of the bench upstream: `count` notifications on one SSE answer. Throws
+   * unless every one of them arrived.
+   */
+  async streamNotifications(count: number): Promise<{ events: number; elapsedMs: number }> {
+    let events = 0;
+    const t0 = performance.now();
+    await this.streamTool('stream', { count }, (event) => {
+      if (event.data.includes('"notifications/message"')) events++;
+    });
+    const elapsedMs = performance.now() - t0;
+    if (events !== count) throw new Error(`${this.endpoint.name}: ${events} of ${count} notifications arrived`);
+    return { events, elapsedMs };
   }
 
   /**

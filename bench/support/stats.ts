@@ -49,3 +49,23 @@ export function medianOfRounds<T extends Record<string, number>>(rounds: readonl
   for (const key of Object.keys(first)) out[key] = round3(median(rounds.map((r) => r[key] as number)));
   return out as T;
 }
+
+/**
+ * Each subject's medians over rounds, and `paired`: the median of a figure computed within
+ * each round (a ratio of two subjects measured side by side), so drift between rounds cancels.
+ * No rounds (a run stopped early): no subjects, and every paired figure is NaN.
+ */
+export function roundsSummary<S extends string, W extends { [K in keyof W]: number }>(
+  subjects: readonly S[],
+  perRound: ReadonlyArray<Record<S, W>>,
+) {
+  const bySubject = (
+    perRound.length === 0
+      ? {}
+      : Object.fromEntries(
+          subjects.map((s) => [s, medianOfRounds(perRound.map((r) => ({ ...r[s] }) as Record<string, number>))]),
+        )
+  ) as Record<S, W>;
+  const paired = (figure: (round: Record<S, W>) => number) => round3(median(perRound.map(figure)));
+  return { bySubject, paired };
+}
