@@ -64,6 +64,20 @@ const sessionHeaders = (transport: StreamableHTTPClientTransport) => ({
   'mcp-protocol-version': transport.protocolVersion as string,
 });
 
+/**
+ * A resume sent right after its stream's client went away: until the owner (perhaps one hop
+ * further) has seen that client leave, the stream is still held and the resume gets 409,
+ * which a client retries. A few retries, then whatever came.
+ */
+async function resumeUntilFree(url: string, headers: Record<string, string>, signal?: AbortSignal) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(url, { headers, ...(signal ? { signal } : {}) });
+    if (response.status !== 409 || attempt === 20) return response;
+    await response.body?.cancel();
+    await sleep(50);
+  }
+}
+
 const textOf = (result: unknown) =>
   ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
 
@@ -174,8 +188,10 @@ describe('replicas sharing sessions through Redis', () => {
     });
     const before = await readEvents(posted, (events) => progressOf(events).length >= 5, abort);
     const lastEventId = before.filter((e) => e.id).at(-1)?.id as string;
-    const resumed = await fetch(second.url, {
-      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+    const resumed = await resumeUntilFree(second.url, {
+      ...headers,
+      accept: 'text/event-stream',
+      'last-event-id': lastEventId,
     });
     expect(resumed.status).toBe(200);
     const after = await readEvents(resumed, (events) => events.some((e) => e.data.includes('counted to 20')));
@@ -203,10 +219,11 @@ describe('replicas sharing sessions through Redis', () => {
     await upstream.notify(upstreamId, 'two');
     await upstream.notify(upstreamId, 'three');
     const again = new AbortController();
-    const resumed = await fetch(second.url, {
-      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
-      signal: again.signal,
-    });
+    const resumed = await resumeUntilFree(
+      second.url,
+      { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+      again.signal,
+    );
     expect(resumed.status).toBe(200);
     const after = await readEvents(resumed, (events) => messagesOf(events).includes('three'), again);
     expect(messagesOf(after)).toEqual(['two', 'three']);
