@@ -105,6 +105,20 @@ describe('replicas sharing sessions through Redis', () => {
     return { client, transport };
   };
 
+  /** A session counting to `n` with progress (50 ms apart), once `first` of them arrived; and its owner. */
+  const countingOnOwner = async (name: string, n: number, first: number) => {
+    const { client, transport } = await connect(name);
+    const sessionId = transport.sessionId as string;
+    const owner = await ownerOf(set, sessionId);
+    const received: Array<{ progress: number; at: number }> = [];
+    const call = client.callTool({ name: 'count', arguments: { n, delayMs: 50 } }, undefined, {
+      onprogress: (p) => received.push({ progress: p.progress, at: Date.now() }),
+      timeout: 60_000,
+    });
+    while (received.length < first) await sleep(10);
+    return { client, sessionId, owner, received, call };
+  };
+
   it('serves one session whose requests land on every replica in turn', async () => {
     const from = set.landed.length;
     const { client, transport } = await connect('round-robin');
@@ -230,16 +244,8 @@ describe('replicas sharing sessions through Redis', () => {
   }, 60_000);
 
   it('kill -9 of the owner mid-stream: the call completes through another replica, every event once, in order', async () => {
-    const { client, transport } = await connect('kill');
-    const sessionId = transport.sessionId as string;
-    const owner = await ownerOf(set, sessionId);
     const n = 40;
-    const received: Array<{ progress: number; at: number }> = [];
-    const call = client.callTool({ name: 'count', arguments: { n, delayMs: 50 } }, undefined, {
-      onprogress: (p) => received.push({ progress: p.progress, at: Date.now() }),
-      timeout: 60_000,
-    });
-    while (received.length < 10) await sleep(10);
+    const { client, sessionId, owner, received, call } = await countingOnOwner('kill', n, 10);
     const killedAt = Date.now();
     await set.kill(owner.index);
     const result = await call;
@@ -259,23 +265,20 @@ describe('replicas sharing sessions through Redis', () => {
   }, 90_000);
 
   it('a replica paused past its lease stops serving the session it lost; nothing is delivered twice', async () => {
-    const { client, transport } = await connect('pause');
-    const sessionId = transport.sessionId as string;
-    const owner = await ownerOf(set, sessionId);
     const n = 30;
-    const received: number[] = [];
-    const call = client.callTool({ name: 'count', arguments: { n, delayMs: 50 } }, undefined, {
-      onprogress: (p) => received.push(p.progress),
-      timeout: 60_000,
-    });
-    while (received.length < 5) await sleep(10);
+    const { client, sessionId, owner, received, call } = await countingOnOwner('pause', n, 5);
     owner.child.kill('SIGSTOP');
     // Past its lease (1 s): another replica's sweep takes the session over meanwhile.
     await sleep(2500);
     owner.child.kill('SIGCONT');
     const result = await call;
     expect(textOf(result)).toBe(`counted to ${n}`);
-    expect(anomalies(received, n)).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
+    expect(
+      anomalies(
+        received.map((r) => r.progress),
+        n,
+      ),
+    ).toEqual({ lost: [], duplicated: 0, outOfOrder: 0 });
     // Fenced: the paused replica no longer holds it; another one does.
     expect(await sessionsOn(owner)).not.toContain(sessionId);
     expect((await ownerOf(set, sessionId)).index).not.toBe(owner.index);
