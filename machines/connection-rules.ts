@@ -169,6 +169,57 @@ export function remainingAfter(awaiting: readonly RequestId[] | undefined, event
   return answered.length === 0 ? awaiting : awaiting.filter((id) => !answered.includes(id));
 }
 
+/** What a run of events (one chunk of the body) does to the connection. */
+export interface BatchEffect {
+  /** The events the parent gets, in order: no repeat, no priming, none after the completing one. */
+  deliver: StreamEvent[];
+  awaiting: readonly RequestId[] | undefined;
+  lastEventId: string | undefined;
+  recentIds: readonly string[];
+  /** It carried the last awaited response: the stream is complete and its later events unread. */
+  completes: boolean;
+}
+
+/**
+ * Reads a run of events exactly as the connection reads them one at a time (the
+ * `stream.event` transitions of machines/connection-transitions.ts): a repeat of a recent id
+ * only counts as activity, a priming event (an id, no data) is only a resume point, any
+ * other event is delivered, and the one that answers the last awaited request completes the
+ * stream. test/unit/connection-batch.test.ts holds the two to the same results.
+ */
+export function readBatch(
+  context: Pick<ConnectionContext, 'awaiting' | 'lastEventId' | 'recentIds' | 'options'>,
+  events: readonly StreamEvent[],
+): BatchEffect {
+  const window = context.options.dedupeWindow;
+  let { awaiting, lastEventId } = context;
+  // Ids so far, newest last: an id is a repeat when it is among the newest `window` of them.
+  let ids: string[] | undefined;
+  const deliver: StreamEvent[] = [];
+  let completes = false;
+  for (const event of events) {
+    if (event.id !== undefined) {
+      const known = ids ?? context.recentIds;
+      const at = known.lastIndexOf(event.id);
+      if (at !== -1 && at >= known.length - window) continue;
+    }
+    awaiting = remainingAfter(awaiting, event);
+    if (event.id !== undefined) {
+      ids ??= [...context.recentIds];
+      ids.push(event.id);
+      lastEventId = event.id;
+    }
+    if (event.data === '') continue;
+    deliver.push(event);
+    if (awaiting !== undefined && awaiting.length === 0) {
+      completes = true;
+      break;
+    }
+  }
+  const recentIds = ids === undefined ? context.recentIds : ids.slice(-window);
+  return { deliver, awaiting, lastEventId, recentIds, completes };
+}
+
 export const hasStatus = (event: ConnectionEvent, ...statuses: number[]) =>
   event.type === 'stream.response' && statuses.includes(event.status);
 export const mediaType = (event: ConnectionEvent) =>

@@ -59,3 +59,25 @@ export function onStreamEvent(fromStall: boolean) {
     { ...target, actions: ['recordEvent' as const, 'deliver' as const, ...recovery] },
   ];
 }
+
+/**
+ * A run of events (`stream.events`): what `onStreamEvent` does to each, in one step. The
+ * events are delivered before they are recorded: both read the batch against the context as
+ * it was (connection-rules.ts, readBatch).
+ */
+export function onStreamEvents(fromStall: boolean) {
+  const recovery = fromStall ? recovered : [];
+  const target = fromStall ? { target: '#connection.streaming.open.health.receiving' } : {};
+  return [
+    {
+      guard: 'batchCompletesStream' as const,
+      target: '#connection.closed',
+      actions: [
+        'deliverBatch' as const,
+        'recordBatch' as const,
+        { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
+      ],
+    },
+    { ...target, actions: ['deliverBatch' as const, 'recordBatch' as const, ...recovery] },
+  ];
+}

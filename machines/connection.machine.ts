@@ -6,7 +6,7 @@
  * clock, jitter comes from `input.random`; src/ provides them with `.provide()`.
  * Diagram and failure table: docs/connection.md.
  */
-import { type ActorRefFrom, and, assign, fromCallback, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, and, assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type {
   CloseReason,
   ConnectionDelivery,
@@ -22,6 +22,7 @@ import type {
 } from './connection.types.js';
 import {
   answerOf,
+  type BatchEffect,
   type ConnectionContext,
   describe,
   finalStateOf,
@@ -30,13 +31,14 @@ import {
   mediaType,
   NOT_PROCESSED_STATUSES,
   RETRYABLE_STATUSES,
+  readBatch,
   remainingAfter,
   requestFor,
   saysSessionGone,
   sendsBody,
   statusOf,
 } from './connection-rules.js';
-import { onStreamEvent, recovered, retryOrFail } from './connection-transitions.js';
+import { onStreamEvent, onStreamEvents, recovered, retryOrFail } from './connection-transitions.js';
 import { chooseReconnectDelay, MAX_TIMER_MS } from './delay-policy.js';
 
 export {
@@ -46,6 +48,20 @@ export {
   requestFor,
   resolveConnectionOptions,
 } from './connection-rules.js';
+
+/**
+ * A batch's guard and its two actions read it against the same context: read it once. Keyed
+ * by the event, valid for the context it was read against.
+ */
+const batchReads = new WeakMap<object, { context: ConnectionContext; effect: BatchEffect }>();
+function batchOf(context: ConnectionContext, event: ConnectionEvent): BatchEffect | undefined {
+  if (event.type !== 'stream.events') return undefined;
+  const cached = batchReads.get(event);
+  if (cached?.context === context) return cached.effect;
+  const effect = readBatch(context, event.events);
+  batchReads.set(event, { context, effect });
+  return effect;
+}
 
 export const connectionMachine = setup({
   types: {
@@ -103,6 +119,7 @@ export const connectionMachine = setup({
     /** Nothing arrived since the watch last looked. */
     silentSinceCheckpoint: ({ context }) => context.lastEventId === context.resumeWatch.fromId,
     silentResumesLeft: ({ context }) => context.resumeWatch.silent < context.options.maxSilentResumes,
+    batchCompletesStream: ({ context, event }) => batchOf(context, event)?.completes === true,
     completesStream: ({ context, event }) => {
       if (event.type !== 'stream.event') return false;
       const remaining = remainingAfter(context.awaiting, event);
@@ -116,6 +133,18 @@ export const connectionMachine = setup({
     deliver: sendParent(({ context, event }): ConnectionDelivery => {
       const { type: _type, ...streamEvent } = event as Extract<ConnectionEvent, { type: 'stream.event' }>;
       return { type: 'connection.event', id: context.id, event: streamEvent };
+    }),
+    /** Sends each event of a batch the parent should get as its own ConnectionDelivery. */
+    deliverBatch: enqueueActions(({ context, event, enqueue }) => {
+      for (const delivered of batchOf(context, event)?.deliver ?? []) {
+        enqueue.sendParent({ type: 'connection.event', id: context.id, event: delivered } satisfies ConnectionDelivery);
+      }
+    }),
+    recordBatch: assign(({ context, event }) => {
+      const batch = batchOf(context, event);
+      if (batch === undefined) return {};
+      const { awaiting, lastEventId, recentIds } = batch;
+      return { awaiting, lastEventId, recentIds, active: true };
     }),
     recordEvent: assign(({ context, event }) => {
       if (event.type !== 'stream.event') return {};
@@ -261,6 +290,7 @@ export const connectionMachine = setup({
                   on: {
                     'stream.bytes': { actions: 'markActive' },
                     'stream.event': onStreamEvent(false),
+                    'stream.events': onStreamEvents(false),
                   },
                 },
                 stalled: {
@@ -284,6 +314,7 @@ export const connectionMachine = setup({
                   on: {
                     'stream.bytes': { target: 'receiving', actions: recovered },
                     'stream.event': onStreamEvent(true),
+                    'stream.events': onStreamEvents(true),
                   },
                 },
               },

@@ -95,6 +95,12 @@ export type ReaderEvent =
       sessionId?: string | undefined;
     }
   | ({ type: 'stream.event' } & StreamEvent)
+  /**
+   * Several events that arrived together (one chunk of the body), read as one step: the
+   * machine handles a run of events the way it handles each alone (connection-rules.ts,
+   * readBatch), for a fraction of the steps.
+   */
+  | { type: 'stream.events'; events: StreamEvent[] }
   | { type: 'stream.retry'; ms: number }
   | { type: 'stream.bytes' }
   | { type: 'stream.end' }

@@ -65,7 +65,12 @@ export function upstreamPost(
   const cleanup = http({
     ...params,
     input,
-    sendBack: (event) => on(event as ReaderEvent),
+    // The bridge reads its upstream's answers one event at a time: a run of them comes apart.
+    sendBack: (event) => {
+      const read = event as ReaderEvent;
+      if (read.type !== 'stream.events') return on(read);
+      for (const one of read.events) on({ type: 'stream.event', ...one });
+    },
     receive: () => {},
   });
   return typeof cleanup === 'function' ? cleanup : () => {};

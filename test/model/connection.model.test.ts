@@ -11,6 +11,7 @@ import type {
   ConnectionStatus,
   StreamRequest,
 } from '../../machines/connection.types.js';
+import { readBatch } from '../../machines/connection-rules.js';
 import { answerNewest, fakeOpenStream, type Reader } from './fake-reader.js';
 import type { Effect, MachineModel, Step, World } from './harness.js';
 import { describeTransitions } from './transition-suite.js';
@@ -95,6 +96,25 @@ function willRetry(reason: ConnectionStatus['reason'], counts = true) {
 const delivered = (e: ConnectionEffect, id: string | undefined) =>
   expect(deliveries(e).map((d) => d.event.id)).toEqual([id]);
 const lastReaderEvent = (e: ConnectionEffect) => (e.step as { event?: { id?: string } }).event;
+/** The ids of the batch the step sent the reader. */
+const batchIds = (e: ConnectionEffect) =>
+  ((e.step as { event?: { events?: Array<{ id?: string; data: string }> } }).event?.events ?? []).map((one) => one.id);
+
+/** A batch without the answer: its new events with data delivered in order, its new ids remembered. */
+function deliveredBatch(e: ConnectionEffect) {
+  const ids = batchIds(e);
+  const fresh = ids.filter((id) => id !== e.before.snapshot.context.lastEventId);
+  expect(deliveries(e).map((d) => d.event.id)).toEqual(fresh.filter((id) => !id?.endsWith('-bp')));
+  expect(e.after.snapshot.context.lastEventId).toBe(ids.at(-1));
+  expect(e.after.snapshot.context.recentIds.slice(-fresh.length)).toEqual(fresh);
+}
+
+/** A batch that carries the answer: delivered through it, not beyond; the stream complete. */
+function completedByBatch(e: ConnectionEffect) {
+  const ids = batchIds(e);
+  expect(deliveries(e).map((d) => d.event.id)).toEqual(ids.slice(0, 2));
+  ended('closed', 'completed')(e);
+}
 
 const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
   machine: connectionMachine,
@@ -121,6 +141,12 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
             delayMs: params.state === 'waiting' ? context.delay?.ms : undefined,
             delaySource: params.state === 'waiting' ? context.delay?.source : undefined,
           } satisfies ConnectionStatus),
+        deliverBatch: ({ context, event }) => {
+          if (event.type !== 'stream.events') throw new Error(`deliverBatch on ${event.type}`);
+          for (const one of readBatch(context, event.events).deliver) {
+            world().log.push({ type: 'connection.event', id: context.id, event: one } satisfies ConnectionDelivery);
+          }
+        },
         deliver: ({ context, event }) => {
           if (event.type !== 'stream.event') throw new Error(`deliver on ${event.type}`);
           const { type: _t, ...streamEvent } = event;
@@ -159,6 +185,24 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     if (context.lastEventId !== undefined) {
       events.push({ type: 'stream.event', id: context.lastEventId, data: '{}', message: {} });
     }
+    // Runs of events from one chunk: a priming, a repeat, notifications; one with the answer
+    // and an event after it, which the completed stream must not deliver.
+    const note = (id: string) => ({ id, data: JSON.stringify(notification), message: notification });
+    const repeat = context.lastEventId === undefined ? [] : [{ id: context.lastEventId, data: '{}', message: {} }];
+    events.push(
+      {
+        type: 'stream.events',
+        events: [{ id: `${fresh}-bp`, data: '' }, ...repeat, note(`${fresh}-b1`), note(`${fresh}-b2`)],
+      },
+      {
+        type: 'stream.events',
+        events: [
+          note(`${fresh}-c1`),
+          { id: `${fresh}-cr`, data: JSON.stringify(response), message: response },
+          note(`${fresh}-c2`),
+        ],
+      },
+    );
     return [...steps, ...events.map((event) => ({ type: '@world' as const, action: 'reader', event }))];
   },
   perform: (step, world) => answerNewest(world.readers, step.event as ConnectionEvent),
@@ -343,6 +387,18 @@ const model: MachineModel<typeof connectionMachine, ConnectionWorld> = {
     },
     'connection.streaming.open.health.stalled --stream.event--> connection.streaming.open.health.receiving': (e) => {
       delivered(e, lastReaderEvent(e)?.id);
+      expect(reports(e).at(-1)?.reason).toBe('recovered');
+    },
+    'connection.streaming.open.health.receiving --stream.events[batchCompletesStream]--> connection.closed':
+      completedByBatch,
+    'connection.streaming.open.health.receiving --stream.events--> (self)': (e) => {
+      deliveredBatch(e);
+      expect(e.after.snapshot.context.active).toBe(true);
+    },
+    'connection.streaming.open.health.stalled --stream.events[batchCompletesStream]--> connection.closed':
+      completedByBatch,
+    'connection.streaming.open.health.stalled --stream.events--> connection.streaming.open.health.receiving': (e) => {
+      deliveredBatch(e);
       expect(reports(e).at(-1)?.reason).toBe('recovered');
     },
     'connection.streaming.open.health.stalled --after stallGrace[and(mayRetry, attemptsExhausted(true))]--> connection.failed':
