@@ -4,11 +4,13 @@
  * holds the statechart that uses them.
  */
 import type {
+  ConnectionDelivery,
   ConnectionEvent,
   ConnectionInput,
   ConnectionOptions,
   ConnectionOutput,
   ConnectionReason,
+  ConnectionRunDelivery,
   ConnectionStateName,
   ConnectionStatus,
   RequestId,
@@ -19,7 +21,7 @@ import type {
 } from './connection.types.js';
 import type { DelaySource } from './delay-policy.js';
 import { DEFAULT_BACKOFF } from './delay-policy.js';
-import { responseIds } from './jsonrpc.js';
+import { responseIds, resultFor } from './jsonrpc.js';
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   backoff: DEFAULT_BACKOFF,
@@ -309,4 +311,20 @@ export function connectionStateName(value: unknown): ConnectionStateName {
   if (streaming === 'connecting') return 'connecting';
   const open = (streaming as { open?: { health?: unknown } }).open;
   return open?.health === 'stalled' ? 'stalled' : 'open';
+}
+
+/** The events a delivery carries, in order; none when it is no delivery. */
+export function deliveredEvents(event: { type: string }): readonly StreamEvent[] {
+  if (event.type === 'connection.event') return [(event as ConnectionDelivery).event];
+  if (event.type === 'connection.events') return (event as ConnectionRunDelivery).events;
+  return [];
+}
+
+/** The result for request `requestId` that a delivery carries (alone, or in a run). */
+export function resultIn(event: { type: string }, requestId: RequestId) {
+  for (const one of deliveredEvents(event)) {
+    const result = resultFor(one.message, requestId);
+    if (result !== undefined) return result;
+  }
+  return undefined;
 }

@@ -14,6 +14,7 @@ import type {
   ConnectionInput,
   ConnectionOutput,
   ConnectionReason,
+  ConnectionRunDelivery,
   ConnectionStateName,
   FailReason,
   ReaderInbound,
@@ -134,11 +135,16 @@ export const connectionMachine = setup({
       const { type: _type, ...streamEvent } = event as Extract<ConnectionEvent, { type: 'stream.event' }>;
       return { type: 'connection.event', id: context.id, event: streamEvent };
     }),
-    /** Sends each event of a batch the parent should get as its own ConnectionDelivery. */
+    /** Sends the events of a batch the parent should get: one as a ConnectionDelivery, more as a run. */
     deliverBatch: enqueueActions(({ context, event, enqueue }) => {
-      for (const delivered of batchOf(context, event)?.deliver ?? []) {
-        enqueue.sendParent({ type: 'connection.event', id: context.id, event: delivered } satisfies ConnectionDelivery);
-      }
+      const events = batchOf(context, event)?.deliver ?? [];
+      const [first] = events;
+      if (first === undefined) return;
+      enqueue.sendParent(
+        events.length === 1
+          ? ({ type: 'connection.event', id: context.id, event: first } satisfies ConnectionDelivery)
+          : ({ type: 'connection.events', id: context.id, events } satisfies ConnectionRunDelivery),
+      );
     }),
     recordBatch: assign(({ context, event }) => {
       const batch = batchOf(context, event);

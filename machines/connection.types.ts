@@ -193,6 +193,16 @@ export interface ConnectionDelivery {
   event: StreamEvent;
 }
 
+/**
+ * Several events delivered at once (they came in one chunk), in order: for the parent the
+ * same as one ConnectionDelivery each, in one step.
+ */
+export interface ConnectionRunDelivery {
+  type: 'connection.events';
+  id: string;
+  events: StreamEvent[];
+}
+
 export interface ConnectionOutput {
   /** The connection's id, as in its reports. */
   id: string;

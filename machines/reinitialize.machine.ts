@@ -16,10 +16,11 @@ import type {
   ConnectionDelivery,
   ConnectionOptionsInput,
   ConnectionOutput,
+  ConnectionRunDelivery,
   ConnectionStatus,
   RequestId,
 } from './connection.types.js';
-import { resultFor } from './jsonrpc.js';
+import { resultIn } from './connection-rules.js';
 import type { UpstreamTarget } from './session.types.js';
 import { connectionInput, type UpstreamSession } from './upstream-request.js';
 
@@ -49,7 +50,7 @@ export interface ReinitializeContext extends UpstreamSession {
   failure: string | undefined;
 }
 
-type ReinitializeEvent = ConnectionStatus | ConnectionDelivery;
+type ReinitializeEvent = ConnectionStatus | ConnectionDelivery | ConnectionRunDelivery;
 
 const describeEnd = (what: string, output: ConnectionOutput | undefined) =>
   `${what} ended without an answer (${output?.state ?? 'stopped'}${output?.reason ? `: ${output.reason}` : ''}${
@@ -68,9 +69,7 @@ export const reinitializeMachine = setup({
     timeout: ({ context }) => context.input.timeoutMs ?? DEFAULT_REINITIALIZE_TIMEOUT_MS,
   },
   guards: {
-    isInitializeResult: ({ context, event }) =>
-      event.type === 'connection.event' &&
-      resultFor(event.event.message, context.input.initialize.requestId) !== undefined,
+    isInitializeResult: ({ context, event }) => resultIn(event, context.input.initialize.requestId) !== undefined,
     wasAnswered: ({ context }) => context.answered,
     hasInitialized: ({ context }) => context.input.initializedBody !== undefined,
     /** "the server MUST return HTTP status code 202 Accepted with no body" for a notification. */
@@ -83,8 +82,9 @@ export const reinitializeMachine = setup({
         : {},
     ),
     acceptResult: assign(({ context, event }) => {
-      if (event.type !== 'connection.event') return {};
-      const version = resultFor(event.event.message, context.input.initialize.requestId)?.protocolVersion;
+      const result = resultIn(event, context.input.initialize.requestId);
+      if (result === undefined) return {};
+      const version = result.protocolVersion;
       return { answered: true, protocolVersion: typeof version === 'string' ? version : undefined };
     }),
     fail: assign((_, params: { failure: string }) => ({ failure: params.failure })),
@@ -140,6 +140,7 @@ export const reinitializeMachine = setup({
         'connection.status': { actions: 'rememberSessionId' },
         // Anything else the upstream says before its answer (a log message) is not the client's.
         'connection.event': { guard: 'isInitializeResult', actions: 'acceptResult' },
+        'connection.events': { guard: 'isInitializeResult', actions: 'acceptResult' },
       },
     },
     initialized: {

@@ -5,10 +5,9 @@
  */
 
 import type { ConnectionOutput, ConnectionStatus } from './connection.types.js';
-import { isConnectionOutput } from './connection-rules.js';
+import { isConnectionOutput, resultIn } from './connection-rules.js';
 import { formatEventId } from './event-id.js';
 import type { EventLog, ReplayRefusal } from './event-log.js';
-import { resultFor } from './jsonrpc.js';
 import { DEFAULT_PROCESS_OPTIONS } from './process.machine.js';
 import type {
   Forwarded,
@@ -231,11 +230,17 @@ export const isTerminal = (state: ConnectionStatus['state']) =>
 
 /** The event is the answer to the client's initialize, on the initialize stream. */
 export function carriesInitializeResult(context: SessionContext, event: SessionEvent): boolean {
-  return (
-    event.type === 'connection.event' &&
-    streamOf(event.id) === INITIALIZE_STREAM &&
-    resultFor(event.event.message, context.config.initialize.requestId) !== undefined
-  );
+  return initializeResultIn(context, event) !== undefined;
+}
+
+/** The initialize result an event from the initialize stream carries (alone, or in a run). */
+export function initializeResultIn(context: SessionContext, event: SessionEvent) {
+  if (
+    (event.type !== 'connection.event' && event.type !== 'connection.events') ||
+    streamOf(event.id) !== INITIALIZE_STREAM
+  )
+    return undefined;
+  return resultIn(event, context.config.initialize.requestId);
 }
 
 /** A re-initialization that worked, with the upstream's new session. */

@@ -49,6 +49,24 @@ const resumeIs = (outcome: 'failed' | 'refused' | 'conflict' | 'attached' | 'reo
   params: { outcome },
 });
 
+/** The initialize stream carried its answer (alone, or in a run after what the upstream said first). */
+const initializeAnswered = {
+  guard: 'isInitializeResult',
+  target: 'preparing',
+  actions: [
+    'acceptInitializeResult',
+    'forward',
+    'announceInitialized',
+    {
+      type: 'notify',
+      params: ({ context }: { context: { sessionId: string } }) => ({
+        sessionId: context.sessionId,
+        event: 'initialized' as const,
+      }),
+    },
+  ],
+} as const;
+
 export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
   context: ({ input }) => initialContext(input),
@@ -67,6 +85,7 @@ export const sessionMachine = sessionSetup.createMachine({
           { actions: 'startReplay' },
         ],
         'connection.event': { actions: 'forward' },
+        'connection.events': { actions: 'forward' },
         'connection.status': { actions: 'trackStream' },
         'xstate.done.actor.*': [
           // The stdio process gave up (crashed too often): the client must start again.
@@ -99,19 +118,9 @@ export const sessionMachine = sessionSetup.createMachine({
           },
           on: {
             ...refuseClientRequests('not-initialized'),
-            'connection.event': {
-              guard: 'isInitializeResult',
-              target: 'preparing',
-              actions: [
-                'acceptInitializeResult',
-                'forward',
-                'announceInitialized',
-                {
-                  type: 'notify',
-                  params: ({ context }) => ({ sessionId: context.sessionId, event: 'initialized' as const }),
-                },
-              ],
-            },
+            'connection.event': initializeAnswered,
+            // The answer in a run with what the upstream said before it (a log message).
+            'connection.events': initializeAnswered,
             // The initialize stream ended without a result (an error answer, a refusal, a drop).
             'xstate.done.actor.*': {
               guard: 'isInitializeStreamDone',

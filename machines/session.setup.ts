@@ -10,9 +10,10 @@
 import { assign, emit, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import { connectionMachine } from './connection.machine.js';
 import type { RequestId } from './connection.types.js';
+import { deliveredEvents } from './connection-rules.js';
 import { formatEventId } from './event-id.js';
 import type { EventLog, LogPosition, ReplayRefusal, ReplayResult } from './event-log.js';
-import { errorResponse, responseIds, resultFor, upstreamOutputProblem } from './jsonrpc.js';
+import { errorResponse, responseIds, upstreamOutputProblem } from './jsonrpc.js';
 import { processMachine } from './process.machine.js';
 import { reinitializeMachine } from './reinitialize.machine.js';
 import type {
@@ -34,6 +35,7 @@ import {
   HOST_ID,
   hostStopTimeoutMs,
   hostSystemId,
+  initializeResultIn,
   isReinitialized,
   isStatus,
   isTerminal,
@@ -166,8 +168,7 @@ export const sessionSetup = setup({
     ),
     setEndReason: assign((_, params: { reason: SessionOutput['reason'] }) => ({ endReason: params.reason })),
     acceptInitializeResult: assign(({ context, event }) => {
-      if (event.type !== 'connection.event') return {};
-      const version = resultFor(event.event.message, context.config.initialize.requestId)?.protocolVersion;
+      const version = initializeResultIn(context, event)?.protocolVersion;
       return { protocolVersion: typeof version === 'string' ? version : undefined };
     }),
     announceInitialized: emit(({ context }) => ({
@@ -181,34 +182,44 @@ export const sessionSetup = setup({
      * connection keeps; the client gets the session's own priming from the proxy.
      */
     forward: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'connection.event') return;
-      const { data, message } = event.event;
+      if (event.type !== 'connection.event' && event.type !== 'connection.events') return;
       const stream = streamOf(event.id);
-      const entry = entryOf(context.streams, stream);
-      if (entry === undefined || data === '') return;
-      // Only JSON-RPC reaches the client; anything else is dropped and reported.
-      const problem = upstreamOutputProblem(data, message);
-      if (problem !== undefined) {
-        enqueue.assign({ streams: markInvalid(context.streams, stream, problem) });
-        enqueue.emit({ type: 'session.upstream.invalid', sessionId: context.sessionId, stream, problem });
-        return;
+      // A run of events (one chunk upstream) is forwarded in one step: the context as each
+      // event leaves it, assigned once at the end.
+      let { streams, upstreamIds, nextSeq, standalone } = context;
+      const { eventLog, eventTag } = context.config;
+      for (const { id, data, message } of deliveredEvents(event)) {
+        const entry = entryOf(streams, stream);
+        if (entry === undefined || data === '') continue;
+        // Only JSON-RPC reaches the client; anything else is dropped and reported.
+        const problem = upstreamOutputProblem(data, message);
+        if (problem !== undefined) {
+          streams = markInvalid(streams, stream, problem);
+          enqueue.emit({ type: 'session.upstream.invalid', sessionId: context.sessionId, stream, problem });
+          continue;
+        }
+        const remembered = rememberUpstreamId(upstreamIds, id);
+        if (remembered === undefined) continue;
+        upstreamIds = remembered;
+        const seq = nextSeq++;
+        const eventId = formatEventId(eventTag, stream, seq);
+        streams = answer(streams, stream, responseIds(message));
+        // A standalone event while no client holds the stream waits in the log for the next one.
+        if (stream === STANDALONE_STREAM && entry.client !== undefined) standalone = { ...standalone, delivered: seq };
+        if (!entry.json) {
+          const logged = { stream, seq, eventId, data };
+          enqueue(() => settle(eventLog.append(logged)));
+        }
+        enqueue.emit({ type: 'session.event', sessionId: context.sessionId, stream, seq, eventId, data, message });
       }
-      const upstreamIds = rememberUpstreamId(context.upstreamIds, event.event.id);
-      if (upstreamIds === undefined) return;
-      if (upstreamIds !== context.upstreamIds) enqueue.assign({ upstreamIds });
-      const seq = context.nextSeq;
-      const eventId = formatEventId(context.config.eventTag, stream, seq);
-      enqueue.assign({ nextSeq: seq + 1, streams: answer(context.streams, stream, responseIds(message)) });
-      // A standalone event while no client holds the stream waits in the log for the next one.
-      if (stream === STANDALONE_STREAM && entry.client !== undefined) {
-        enqueue.assign({ standalone: { ...context.standalone, delivered: seq } });
+      if (
+        streams !== context.streams ||
+        upstreamIds !== context.upstreamIds ||
+        nextSeq !== context.nextSeq ||
+        standalone !== context.standalone
+      ) {
+        enqueue.assign({ streams, upstreamIds, nextSeq, standalone });
       }
-      if (!entry.json) {
-        const { eventLog } = context.config;
-        const logged = { stream, seq, eventId, data };
-        enqueue(() => settle(eventLog.append(logged)));
-      }
-      enqueue.emit({ type: 'session.event', sessionId: context.sessionId, stream, seq, eventId, data, message });
     }),
     /** Reports a stream's state; a finished stream's child is stopped and its entry dropped. */
     trackStream: enqueueActions(({ context, event, enqueue }) => {

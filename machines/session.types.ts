@@ -1,6 +1,7 @@
 import type {
   ConnectionDelivery,
   ConnectionOptionsInput,
+  ConnectionRunDelivery,
   ConnectionStateName,
   ConnectionStatus,
   RequestId,
@@ -165,6 +166,7 @@ export type SessionEvent =
   | SessionCommand
   | ConnectionStatus
   | ConnectionDelivery
+  | ConnectionRunDelivery
   /** Children that finish: the host process, replay actors, stream connections. */
   | { type: `xstate.done.actor.${string}`; output: unknown; actorId?: string }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string };

@@ -83,6 +83,14 @@ const model: MachineModel<typeof reinitializeMachine, ReinitializeWorld> = {
       reader({ type: 'stream.response', status: 500, contentType: 'text/plain' }),
       reader({ type: 'stream.event', data: JSON.stringify(result), message: result }),
       reader({ type: 'stream.event', data: JSON.stringify(log), message: log }),
+      // A log message and the answer in one chunk: a run.
+      reader({
+        type: 'stream.events',
+        events: [
+          { data: JSON.stringify(log), message: log },
+          { data: JSON.stringify(result), message: result },
+        ],
+      }),
       reader({ type: 'stream.error', message: 'socket hang up' }),
     ].filter(() => snapshot.status === 'active');
   },
@@ -118,6 +126,10 @@ const model: MachineModel<typeof reinitializeMachine, ReinitializeWorld> = {
       );
     },
     'reinitialize.initializing --connection.event[isInitializeResult]--> (self)': (e) => {
+      expect(e.after.snapshot.context).toMatchObject({ answered: true, protocolVersion: '2025-11-25' });
+    },
+    'reinitialize.initializing --connection.events[isInitializeResult]--> (self)': (e) => {
+      expect(e.before.snapshot.context.answered).toBe(false);
       expect(e.after.snapshot.context).toMatchObject({ answered: true, protocolVersion: '2025-11-25' });
     },
     'reinitialize.initializing --xstate.done.actor.initialize[wasAnswered]--> reinitialize.initialized': (e) => {

@@ -213,12 +213,17 @@ export function readerSteps(world: SessionWorld, only?: 'happy'): WorldStep[] {
     steps.push(answer(index, { type: 'stream.event', id: `u${index}-${world.log.length}`, data, message: result }));
     if (only === 'happy') return;
     const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: id } };
+    const progressEvent = (suffix: string) => ({
+      id: `p${index}-${world.log.length}${suffix}`,
+      data: JSON.stringify(progress),
+      message: progress,
+    });
     steps.push(
+      answer(index, { type: 'stream.event', ...progressEvent('') }),
+      // One chunk upstream: progress, then the answer, read and forwarded as a run.
       answer(index, {
-        type: 'stream.event',
-        id: `p${index}-${world.log.length}`,
-        data: JSON.stringify(progress),
-        message: progress,
+        type: 'stream.events',
+        events: [progressEvent('a'), { id: `u${index}-${world.log.length}r`, data, message: result }],
       }),
     );
   });

@@ -370,6 +370,15 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       expect(event?.seq).toBe(e.before.snapshot.context.nextSeq);
       expect(event?.data).toBe((stepEvent(e) as { data?: string }).data);
     },
+    'session.live --connection.events--> (self)': (e) => {
+      // A run: one session.event per event, numbered on from where the session was, in order.
+      const events = emitted(e, 'session.event');
+      const run = (stepEvent(e) as { events?: Array<{ data: string }> }).events ?? [];
+      expect(events.length).toBeGreaterThan(1);
+      expect(events.map((one) => one.seq)).toEqual(events.map((_, i) => e.before.snapshot.context.nextSeq + i));
+      expect(events.map((one) => one.data)).toEqual(run.slice(0, events.length).map((one) => one.data));
+      expect(e.after.snapshot.context.nextSeq).toBe(e.before.snapshot.context.nextSeq + events.length);
+    },
     'session.live --connection.status--> (self)': (e) => {
       expect(emitted(e, 'session.stream.status').length).toBeGreaterThan(0);
       for (const ended of emitted(e, 'session.stream.ended')) {
@@ -395,6 +404,18 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
     'session.live --after maxLifetime--> session.terminating': endingBecause('lifetime'),
     'session.live.initializing --session.request--> (self)': refused('not-initialized'),
     'session.live.initializing --session.listen--> (self)': refused('not-initialized'),
+    'session.live.initializing --connection.events[isInitializeResult]--> session.live.preparing': (e) => {
+      // What the upstream said before its answer, then the answer: both to the client, in order.
+      expect(emitted(e, 'session.initialized')).toEqual([expect.objectContaining({ protocolVersion: '2025-11-25' })]);
+      expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'initialized' });
+      const events = emitted(e, 'session.event');
+      expect(events.map((one) => one.stream)).toEqual([1, 1]);
+      expect(events.map((one) => (one.message as { method?: string }).method)).toEqual([
+        'notifications/progress',
+        undefined,
+      ]);
+      expect(posted(e).map((r) => r.method)).toEqual(['GET']);
+    },
     'session.live.initializing --connection.event[isInitializeResult]--> session.live.preparing': (e) => {
       expect(emitted(e, 'session.initialized')).toEqual([expect.objectContaining({ protocolVersion: '2025-11-25' })]);
       expect(recorded(e)).toContainEqual({ kind: 'notify', event: 'initialized' });

@@ -8,6 +8,7 @@ import type {
   ConnectionDelivery,
   ConnectionInput,
   ConnectionOutput,
+  ConnectionRunDelivery,
   ConnectionStatus,
 } from '../../machines/connection.types.js';
 import { createConnectionLogic } from '../../src/sse/connection-logic.js';
@@ -75,7 +76,7 @@ export function probeConnection(input: ConnectionInput, reader: StreamReaderOpti
   };
 
   const parent = setup({
-    types: { events: {} as ConnectionStatus | ConnectionDelivery },
+    types: { events: {} as ConnectionStatus | ConnectionDelivery | ConnectionRunDelivery },
     actors: { connection: createConnectionLogic(reader) },
   }).createMachine({
     invoke: {
@@ -99,6 +100,13 @@ export function probeConnection(input: ConnectionInput, reader: StreamReaderOpti
       'connection.event': {
         actions: ({ event }) => {
           deliveries.push(event);
+          notify();
+        },
+      },
+      // A run is one delivery per event, as the session takes it.
+      'connection.events': {
+        actions: ({ event }) => {
+          for (const one of event.events) deliveries.push({ type: 'connection.event', id: event.id, event: one });
           notify();
         },
       },
