@@ -40,22 +40,13 @@ export const recovered = ['markRecovered' as const, { type: 'report' as const, p
  * cost a timer and a state exit and entry per event.
  */
 export function onStreamEvent(fromStall: boolean) {
-  const recovery = fromStall ? recovered : [];
-  const target = fromStall ? { target: '#connection.streaming.open.health.receiving' } : {};
+  const { recovery, target } = afterEvent(fromStall);
   return [
     { guard: 'isRepeat' as const, ...target, actions: ['markActive' as const, ...recovery] },
     // An event with an id and no data (a priming event) is only a resume point: kept here,
     // not handed on (the session would drop it; this saves it a step per stream).
     { guard: 'isPriming' as const, ...target, actions: ['recordEvent' as const, ...recovery] },
-    {
-      guard: 'completesStream' as const,
-      target: '#connection.closed',
-      actions: [
-        'recordEvent' as const,
-        'deliver' as const,
-        { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
-      ],
-    },
+    completing('completesStream', ['recordEvent', 'deliver']),
     { ...target, actions: ['recordEvent' as const, 'deliver' as const, ...recovery] },
   ];
 }
@@ -66,18 +57,24 @@ export function onStreamEvent(fromStall: boolean) {
  * it was (connection-rules.ts, readBatch).
  */
 export function onStreamEvents(fromStall: boolean) {
-  const recovery = fromStall ? recovered : [];
-  const target = fromStall ? { target: '#connection.streaming.open.health.receiving' } : {};
+  const { recovery, target } = afterEvent(fromStall);
   return [
-    {
-      guard: 'batchCompletesStream' as const,
-      target: '#connection.closed',
-      actions: [
-        'deliverBatch' as const,
-        'recordBatch' as const,
-        { type: 'setOutcome' as const, params: { reason: 'completed' as const } },
-      ],
-    },
+    completing('batchCompletesStream', ['deliverBatch', 'recordBatch']),
     { ...target, actions: ['deliverBatch' as const, 'recordBatch' as const, ...recovery] },
   ];
+}
+
+/** From `stalled`, an event is a recovery: back to `receiving`, and the parent told. */
+const afterEvent = (fromStall: boolean) => ({
+  recovery: fromStall ? recovered : [],
+  target: fromStall ? { target: '#connection.streaming.open.health.receiving' } : {},
+});
+
+/** The stream's last awaited response arrived: what it carried goes on, and the stream is complete. */
+function completing<const G extends string, const A extends string>(guard: G, actions: readonly A[]) {
+  return {
+    guard,
+    target: '#connection.closed',
+    actions: [...actions, { type: 'setOutcome' as const, params: { reason: 'completed' as const } }],
+  };
 }
