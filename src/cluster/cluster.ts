@@ -14,6 +14,7 @@ import { readBody, sendError } from '../proxy/http.js';
 import type { RuntimeCluster, SupervisorRuntime } from '../session/supervisor-runtime.js';
 import { type ClusterSessionEntry, type ClusterStore, replicaOfToken } from './cluster-store.js';
 import { CLUSTER_SECRET_HEADER, createForwarder, type Forwarder } from './forward.js';
+import { RouteCache } from './route-cache.js';
 
 export interface ClusterOptions {
   store: ClusterStore;
@@ -68,6 +69,8 @@ export class Cluster {
   private readonly holdMs: number;
   private readonly forwarder: Forwarder;
   private readonly takeovers = new Map<string, Promise<boolean>>();
+  /** Owners found for sessions this replica forwards (route-cache.ts). */
+  private readonly routes: RouteCache;
   private runtime: SupervisorRuntime | undefined;
   private joined = false;
   private storeHealthy = true;
@@ -84,6 +87,7 @@ export class Cluster {
   constructor(private readonly options: ClusterOptions) {
     this.ttlMs = options.replicaTtlMs ?? DEFAULT_REPLICA_TTL_MS;
     this.holdMs = options.holdMs ?? 2 * this.ttlMs + 1000;
+    this.routes = new RouteCache(this.ttlMs / 3);
     this.forwarder = createForwarder({ secret: options.secret, connectTimeoutMs: Math.max(250, this.ttlMs / 3) });
   }
 
@@ -175,16 +179,20 @@ export class Cluster {
     for (;;) {
       let owner: string | null;
       let url: string | undefined;
-      try {
-        owner = await this.options.store.ownerOf(sessionId);
-        const replica = owner === null ? undefined : replicaOfToken(owner);
-        url =
-          replica !== undefined && replica !== this.replicaId
-            ? await this.options.store.replicaUrl(replica)
-            : undefined;
-      } catch {
-        this.counters.storeErrors++;
-        return this.unavailable(res, 'the cluster store is unreachable');
+      const cached = this.routes.get(sessionId);
+      if (cached !== undefined) ({ owner, url } = cached);
+      else {
+        try {
+          owner = await this.options.store.ownerOf(sessionId);
+          const replica = owner === null ? undefined : replicaOfToken(owner);
+          url =
+            replica !== undefined && replica !== this.replicaId
+              ? await this.options.store.replicaUrl(replica)
+              : undefined;
+        } catch {
+          this.counters.storeErrors++;
+          return this.unavailable(res, 'the cluster store is unreachable');
+        }
       }
       if (owner === null) return { kind: 'absent', body };
       if (url === undefined) {
@@ -193,7 +201,12 @@ export class Cluster {
       } else {
         this.counters.forwards++;
         const result = await this.forwarder.forward(req, res, url, body === undefined ? undefined : Buffer.from(body));
-        if (result === 'answered') return { kind: 'answered' };
+        if (result === 'answered') {
+          this.routes.set(sessionId, { owner, url });
+          return { kind: 'answered' };
+        }
+        // A stale route (the owner moved, or went away) is asked of the store again.
+        this.routes.forget(sessionId);
         if (result === 'unreachable') this.counters.forwardFailures++;
       }
       if (Date.now() >= deadline) return this.unavailable(res, 'the replica that holds this session does not answer');

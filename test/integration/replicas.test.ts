@@ -155,6 +155,37 @@ describe('replicas sharing sessions through Redis', () => {
     await client.close();
   }, 60_000);
 
+  it('a replica that forwards a session asks the store for its owner once, not on every request', async () => {
+    const { client, transport } = await connect('route-cache');
+    const owner = await ownerOf(set, transport.sessionId as string);
+    const other = set.replicas.find((r) => r && r !== owner) as Replica;
+    const counts = async () => {
+      const metrics = await (await fetch(new URL('/metrics', other.adminUrl))).text();
+      const count = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? 0);
+      return {
+        forwards: count(/^mcp_shepherd_cluster_forwards_total (\d+)/m),
+        lookups: count(/^mcp_shepherd_cluster_store_seconds_count\{operation="owner",ok="true"\} (\d+)/m),
+      };
+    };
+    const before = await counts();
+    const headers = sessionHeaders(transport);
+    for (let i = 0; i < 10; i++) {
+      const call = {
+        jsonrpc: '2.0',
+        id: `rc-${i}`,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: `r${i}` } },
+      };
+      const answer = await fetch(other.url, { method: 'POST', headers, body: JSON.stringify(call) });
+      expect(await answer.text()).toContain(`r${i}`);
+    }
+    const after = await counts();
+    expect(after.forwards - before.forwards).toBe(10);
+    // The route is kept for a third of the TTL (333 ms here): ten quick requests need few lookups.
+    expect(after.lookups - before.lookups).toBeLessThan(5);
+    await client.close();
+  }, 60_000);
+
   it('serves a session behind a round-robin TCP load balancer', async () => {
     const balancer = await RoundRobinBalancer.start(
       set.replicas.map((r) => new URL((r as Replica).url).port).map(Number),
