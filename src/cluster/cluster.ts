@@ -202,7 +202,8 @@ export class Cluster {
         this.counters.forwards++;
         const result = await this.forwarder.forward(req, res, url, body === undefined ? undefined : Buffer.from(body));
         if (result === 'answered') {
-          this.routes.set(sessionId, { owner, url });
+          // Kept from the lookup on: a route lives its age, then the store is asked again.
+          if (cached === undefined) this.routes.set(sessionId, { owner, url });
           return { kind: 'answered' };
         }
         // A stale route (the owner moved, or went away) is asked of the store again.

@@ -22,17 +22,17 @@ export class RouteCache {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  get(sessionId: string): Route | undefined {
+  get(sessionId: string): Readonly<Route> | undefined {
     const route = this.routes.get(sessionId);
-    if (route === undefined) return undefined;
-    if (this.now() - route.at < this.maxAgeMs) return { owner: route.owner, url: route.url };
+    if (route === undefined || this.now() - route.at < this.maxAgeMs) return route;
     this.routes.delete(sessionId);
     return undefined;
   }
 
   set(sessionId: string, route: Route): void {
+    // Deleted first, so that a route set again counts as the newest for the bound.
     this.routes.delete(sessionId);
-    this.routes.set(sessionId, { ...route, at: this.now() });
+    this.routes.set(sessionId, { owner: route.owner, url: route.url, at: this.now() });
     if (this.routes.size > this.maxEntries) {
       const oldest = this.routes.keys().next().value;
       if (oldest !== undefined) this.routes.delete(oldest);

@@ -169,6 +169,7 @@ describe('replicas sharing sessions through Redis', () => {
     };
     const before = await counts();
     const headers = sessionHeaders(transport);
+    const started = performance.now();
     for (let i = 0; i < 10; i++) {
       const call = {
         jsonrpc: '2.0',
@@ -179,10 +180,12 @@ describe('replicas sharing sessions through Redis', () => {
       const answer = await fetch(other.url, { method: 'POST', headers, body: JSON.stringify(call) });
       expect(await answer.text()).toContain(`r${i}`);
     }
+    const elapsedMs = performance.now() - started;
     const after = await counts();
     expect(after.forwards - before.forwards).toBe(10);
-    // The route is kept for a third of the TTL (333 ms here): ten quick requests need few lookups.
-    expect(after.lookups - before.lookups).toBeLessThan(5);
+    // A lookup's route is kept for a third of the TTL (333 ms here): at most one lookup per
+    // such period of the run, however fast or slow the machine (without the cache: 10).
+    expect(after.lookups - before.lookups).toBeLessThanOrEqual(Math.min(10, Math.floor(elapsedMs / 333) + 1));
     await client.close();
   }, 60_000);
 

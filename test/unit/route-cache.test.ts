@@ -7,7 +7,7 @@ describe('RouteCache', () => {
     const cache = new RouteCache(1000, 10, () => now);
     cache.set('s1', { owner: 'r1:1', url: 'http://127.0.0.1:1' });
     now = 999;
-    expect(cache.get('s1')).toEqual({ owner: 'r1:1', url: 'http://127.0.0.1:1' });
+    expect(cache.get('s1')).toMatchObject({ owner: 'r1:1', url: 'http://127.0.0.1:1' });
     now = 1000;
     expect(cache.get('s1')).toBeUndefined();
     expect(cache.size).toBe(0);
