@@ -157,7 +157,10 @@ export class DurableLog implements EventLog, CommitGate {
     try {
       while (this.writes > this.taken && !this.fenced && !this.freed) {
         // A bounded batch: one script must not hold Redis (and every replica's heartbeat) for long.
-        const events = this.pending.splice(0, MAX_BATCH_EVENTS);
+        // Usually all of it (no copy); a backlog goes a bounded slice at a time.
+        let events = this.pending;
+        if (events.length <= MAX_BATCH_EVENTS) this.pending = [];
+        else events = this.pending.splice(0, MAX_BATCH_EVENTS);
         // All writes so far when nothing is left over; else those up to the last event taken.
         const through = this.pending.length === 0 ? this.writes : (events.at(-1)?.write ?? this.writes);
         this.taken = through;
