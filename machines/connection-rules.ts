@@ -21,6 +21,7 @@ import type {
 } from './connection.types.js';
 import type { DelaySource } from './delay-policy.js';
 import { DEFAULT_BACKOFF } from './delay-policy.js';
+import type { ExchangeAnswered } from './exchange.js';
 import { responseIds, resultFor } from './jsonrpc.js';
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -42,6 +43,8 @@ export interface ConnectionTarget {
   headers: Readonly<Record<string, string>>;
   body: string | undefined;
   session: string | undefined;
+  /** Already spent waiting for the first response headers (an exchange's handover). */
+  waitedMs: number;
 }
 
 /**
@@ -97,6 +100,7 @@ export function initialContext(input: ConnectionInput): ConnectionContext {
       headers: input.headers ?? {},
       body: input.body,
       session: input.session,
+      waitedMs: input.waitedMs ?? 0,
     },
     options: resolveConnectionOptions(input.options),
     random: input.random ?? Math.random,
@@ -145,6 +149,9 @@ export function requestFor(context: ConnectionContext): StreamRequest {
   if (isPost && target.body !== undefined) request.body = target.body;
   return request;
 }
+
+/** The request a connection with this input sends first (what an exchange sends in its place). */
+export const firstRequest = (input: ConnectionInput): StreamRequest => requestFor(initialContext(input));
 
 export function statusOf(context: ConnectionContext, state: ConnectionStateName): ConnectionStatus {
   return {
@@ -317,6 +324,11 @@ export function connectionStateName(value: unknown): ConnectionStateName {
 export function deliveredEvents(event: { type: string }): readonly StreamEvent[] {
   if (event.type === 'connection.event') return [(event as ConnectionDelivery).event];
   if (event.type === 'connection.events') return (event as ConnectionRunDelivery).events;
+  // An exchange's answer (machines/exchange.ts) carries its JSON body; a 202 carries none.
+  if (event.type === 'exchange.answered') {
+    const body = (event as ExchangeAnswered).event;
+    return body === undefined ? [] : [body];
+  }
   return [];
 }
 

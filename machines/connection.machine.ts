@@ -78,7 +78,11 @@ export const connectionMachine = setup({
     }),
   },
   delays: {
-    connectTimeout: ({ context }) => context.options.connectTimeoutMs,
+    // The first attempt of a handed-over request has waited already (machines/exchange.ts).
+    connectTimeout: ({ context }) =>
+      context.attempt === 0 && context.opens === 0
+        ? Math.max(0, context.options.connectTimeoutMs - context.target.waitedMs)
+        : context.options.connectTimeoutMs,
     heartbeat: ({ context }) => context.options.heartbeatTimeoutMs || MAX_TIMER_MS,
     stallGrace: ({ context }) => context.options.stallGraceMs,
     healthyAfter: ({ context }) => context.options.healthyAfterMs,

@@ -56,6 +56,11 @@ export interface ConnectionInput {
   options?: ConnectionOptionsInput;
   /** Random source for jitter, in [0, 1). Tests inject a fixed one. */
   random?: () => number;
+  /**
+   * The request is already on its way (an exchange handed it over, machines/exchange.ts): how
+   * long it has waited for its response headers, which the first connect timeout counts.
+   */
+  waitedMs?: number;
 }
 
 /** The request the reader actor must make for the current attempt. */

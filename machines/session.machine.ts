@@ -9,6 +9,7 @@
  * Diagram and limits: docs/session.md.
  */
 import { type ActorRefFrom, and, not } from 'xstate';
+import { exchangeStatuses } from './exchange.js';
 import { sessionSetup } from './session.setup.js';
 import { DEFAULT_SESSION_LIMITS, END_IS_EXPIRY, initialContext, isReinitialized } from './session-rules.js';
 import { teardownStates } from './session-teardown.js';
@@ -87,6 +88,16 @@ export const sessionMachine = sessionSetup.createMachine({
         'connection.event': { actions: 'forward' },
         'connection.events': { actions: 'forward' },
         'connection.status': { actions: 'trackStream' },
+        // A one-shot POST answered at once: the statuses its connection would have sent, and
+        // the answer between them (exchange.ts).
+        'exchange.answered': {
+          actions: [
+            { type: 'trackStream', params: ({ event }) => ({ status: exchangeStatuses(event).open }) },
+            'forward',
+            { type: 'trackStream', params: ({ event }) => ({ status: exchangeStatuses(event).end }) },
+          ],
+        },
+        'exchange.handover': { actions: 'handOver' },
         'xstate.done.actor.*': [
           // The stdio process gave up (crashed too often): the client must start again.
           { guard: 'isHostDone', target: 'terminating', actions: ['markHostGone', endWith('upstream-gone')] },
@@ -165,6 +176,7 @@ export const sessionMachine = sessionSetup.createMachine({
                             body: event.body,
                             pending: event.requestIds,
                             forward: event.forward,
+                            exchange: true,
                           }
                         : { kind: 'post' as const, key: '', pending: [] },
                   },

@@ -7,12 +7,13 @@
  * `deleteUpstream` (the upstream DELETE), `replayLog` (a resume's read of the log, which is
  * given in the input) and `notify` (tell the supervisor).
  */
-import { assign, emit, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
+import { assign, type EventObject, emit, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import { connectionMachine } from './connection.machine.js';
-import type { RequestId } from './connection.types.js';
-import { deliveredEvents } from './connection-rules.js';
+import type { ConnectionStatus, RequestId } from './connection.types.js';
+import { deliveredEvents, firstRequest } from './connection-rules.js';
 import { formatEventId } from './event-id.js';
 import type { EventLog, LogPosition, ReplayRefusal, ReplayResult } from './event-log.js';
+import { type ExchangeInput, exchangeConnecting } from './exchange.js';
 import { errorResponse, responseIds, upstreamOutputProblem } from './jsonrpc.js';
 import { processMachine } from './process.machine.js';
 import { reinitializeMachine } from './reinitialize.machine.js';
@@ -86,6 +87,10 @@ export const sessionSetup = setup({
   },
   actors: {
     connection: connectionMachine,
+    /** A one-shot POST: answered in one event, or handed over to a connection (machines/exchange.ts). */
+    exchange: fromCallback<EventObject, ExchangeInput>(() => {
+      throw new Error('session: provide the exchange actor');
+    }),
     /** The upstream's own actor, when it needs one: a stdio server process. */
     upstreamHost: processMachine,
     reinitialize: reinitializeMachine,
@@ -182,7 +187,8 @@ export const sessionSetup = setup({
      * connection keeps; the client gets the session's own priming from the proxy.
      */
     forward: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'connection.event' && event.type !== 'connection.events') return;
+      if (event.type !== 'connection.event' && event.type !== 'connection.events' && event.type !== 'exchange.answered')
+        return;
       const stream = streamOf(event.id);
       // A run of events (one chunk upstream) is forwarded in one step: the context as each
       // event leaves it, assigned once at the end.
@@ -222,45 +228,49 @@ export const sessionSetup = setup({
       }
     }),
     /** Reports a stream's state; a finished stream's child is stopped and its entry dropped. */
-    trackStream: enqueueActions(({ context, event, enqueue }) => {
-      if (!isStatus(event)) return;
-      const stream = streamOf(event.id);
-      const entry = entryOf(context.streams, stream);
-      if (stream === INITIALIZE_STREAM && event.sessionId !== undefined && context.upstreamSessionId === undefined) {
-        enqueue.assign({ upstreamSessionId: event.sessionId });
-      }
-      if (entry === undefined) return;
-      if (event.state === 'open' && event.bodyKind === 'json' && !entry.json) {
-        enqueue.assign({ streams: markJson(context.streams, stream) });
-      }
-      // The upstream took the request: its credential is the one the proxy's own requests carry.
-      if (event.state === 'open' || event.reason === 'accepted') {
-        enqueue.assign({ credentials: acceptCredential(context.credentials, entry.forward) });
-      }
-      enqueue.emit({
-        type: 'session.stream.status',
-        sessionId: context.sessionId,
-        stream,
-        state: event.state,
-        status: event,
-      });
-      if (!isTerminal(event.state)) return;
-      enqueue.assign({
-        streams: closeStream(context.streams, stream),
-        ...(stream === STANDALONE_STREAM ? { standalone: standaloneAfterEnd(context, event) } : {}),
-      });
-      enqueue.stopChild(streamChildId(stream));
-      const { reason, status, answer: refusal } = event;
-      const detail =
-        entry.invalid !== undefined && entry.pending.length > 0
-          ? `the upstream sent output that is not JSON-RPC (${entry.invalid})${event.detail ? `; ${event.detail}` : ''}`
-          : event.detail;
-      // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
-      const state = event.state === 'expired' && context.upstreamSessionId === undefined ? 'failed' : event.state;
-      enqueue.emit(
-        streamEnded(context, stream, { state, reason, status, detail, answer: refusal, unanswered: entry.pending }),
-      );
-    }),
+    trackStream: enqueueActions(
+      ({ context, event: received, enqueue }, params?: { status?: ConnectionStatus | undefined }) => {
+        // An exchange's answer stands for the statuses its connection would have sent (exchange.ts).
+        const event = params === undefined ? received : params.status;
+        if (event === undefined || !isStatus(event)) return;
+        const stream = streamOf(event.id);
+        const entry = entryOf(context.streams, stream);
+        if (stream === INITIALIZE_STREAM && event.sessionId !== undefined && context.upstreamSessionId === undefined) {
+          enqueue.assign({ upstreamSessionId: event.sessionId });
+        }
+        if (entry === undefined) return;
+        if (event.state === 'open' && event.bodyKind === 'json' && !entry.json) {
+          enqueue.assign({ streams: markJson(context.streams, stream) });
+        }
+        // The upstream took the request: its credential is the one the proxy's own requests carry.
+        if (event.state === 'open' || event.reason === 'accepted') {
+          enqueue.assign({ credentials: acceptCredential(context.credentials, entry.forward) });
+        }
+        enqueue.emit({
+          type: 'session.stream.status',
+          sessionId: context.sessionId,
+          stream,
+          state: event.state,
+          status: event,
+        });
+        if (!isTerminal(event.state)) return;
+        enqueue.assign({
+          streams: closeStream(context.streams, stream),
+          ...(stream === STANDALONE_STREAM ? { standalone: standaloneAfterEnd(context, event) } : {}),
+        });
+        enqueue.stopChild(streamChildId(stream));
+        const { reason, status, answer: refusal } = event;
+        const detail =
+          entry.invalid !== undefined && entry.pending.length > 0
+            ? `the upstream sent output that is not JSON-RPC (${entry.invalid})${event.detail ? `; ${event.detail}` : ''}`
+            : event.detail;
+        // A 404 from an upstream that never gave a session id is a failed request, not a lost session.
+        const state = event.state === 'expired' && context.upstreamSessionId === undefined ? 'failed' : event.state;
+        enqueue.emit(
+          streamEnded(context, stream, { state, reason, status, detail, answer: refusal, unanswered: entry.pending }),
+        );
+      },
+    ),
     /** A client request opens a stream: its entry, its connection child, and word to the client. */
     openStream: enqueueActions(
       (
@@ -271,15 +281,20 @@ export const sessionSetup = setup({
           body?: string;
           pending: readonly RequestId[];
           forward?: Forwarded | undefined;
+          /** Through an exchange, when the upstream allows one (exchange.ts). */
+          exchange?: boolean;
         },
       ) => {
         const { kind, key, body, pending, forward } = params;
         const opened = openStream(context.streams, { kind, client: key, body, pending, forward });
         enqueue.assign({ streams: opened.table });
-        enqueue.spawnChild('connection', {
-          id: streamChildId(opened.stream),
-          input: spawnInput({ ...context, streams: opened.table }, opened.stream, params.kind, params.body),
-        });
+        const id = streamChildId(opened.stream);
+        const input = spawnInput({ ...context, streams: opened.table }, opened.stream, params.kind, params.body);
+        // A POST to an HTTP upstream goes as an exchange; a stdio server's reader is the process's.
+        const exchange = params.exchange === true && context.config.upstream.process === undefined;
+        if (exchange) {
+          enqueue.spawnChild('exchange', { id, input: { request: firstRequest(input), awaiting: pending } });
+        } else enqueue.spawnChild('connection', { id, input });
         enqueue.emit({
           type: 'session.stream.opened',
           sessionId: context.sessionId,
@@ -288,8 +303,32 @@ export const sessionSetup = setup({
           primingId: primingIdOf(context, opened.stream),
           protocolVersion: context.protocolVersion,
         });
+        // What its connection would have reported as it started.
+        if (exchange) {
+          const status = exchangeConnecting(id);
+          const { sessionId } = context;
+          enqueue.emit({
+            type: 'session.stream.status',
+            sessionId,
+            stream: opened.stream,
+            state: status.state,
+            status,
+          });
+        }
       },
     ),
+    /** The exchange handed its request over: the stream's connection adopts it (exchange.ts). */
+    handOver: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'exchange.handover') return;
+      const stream = streamOf(event.id);
+      const entry = entryOf(context.streams, stream);
+      if (entry === undefined) return;
+      enqueue.stopChild(event.id);
+      enqueue.spawnChild('connection', {
+        id: event.id,
+        input: { ...spawnInput(context, stream, 'post', entry.body), waitedMs: event.waitedMs },
+      });
+    }),
     /** The proxy opens the upstream GET stream itself, as soon as the session is initialized. */
     openOwnStandalone: enqueueActions(({ context, enqueue }) => {
       const opened = openStream(context.streams, { kind: 'get', client: undefined });

@@ -8,6 +8,7 @@ import type {
   UpstreamAnswer,
 } from './connection.types.js';
 import type { EventLog, LoggedEvent, ReplayRefusal } from './event-log.js';
+import type { ExchangeEvent } from './exchange.js';
 import type { ProcessInput, StdioCommand } from './process.types.js';
 
 export interface SessionLimits {
@@ -167,6 +168,8 @@ export type SessionEvent =
   | ConnectionStatus
   | ConnectionDelivery
   | ConnectionRunDelivery
+  /** A one-shot POST answered, or handed over to a connection (machines/exchange.ts). */
+  | ExchangeEvent
   /** Children that finish: the host process, replay actors, stream connections. */
   | { type: `xstate.done.actor.${string}`; output: unknown; actorId?: string }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string };

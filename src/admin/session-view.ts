@@ -10,7 +10,8 @@ import { redact } from './redact.js';
 export interface StreamView {
   stream: number;
   kind: 'get' | 'post';
-  machine: 'connection';
+  /** `exchange`: a one-shot POST still waiting for its answer, with no statechart (machines/exchange.ts). */
+  machine: 'connection' | 'exchange';
   /** The connection machine's state value, e.g. `{ "streaming": { "open": { "health": "receiving", "resume": "idle" } } }`. */
   state: unknown;
   /** Consecutive failed attempts now. */

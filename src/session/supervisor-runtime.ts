@@ -36,7 +36,7 @@ import { createProbe } from '../era/probe.js';
 import { UpstreamEras, type UpstreamProtocol } from '../era/upstream-eras.js';
 import { InternalError, LimitReachedError, SessionGoneError, type ShepherdError, UnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createConnectionLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
+import { createStreamLogic, isStdioUrl, STDIO_SCHEME } from '../sse/connection-logic.js';
 import { DEFAULT_EVENT_LOG_LIMITS, type EventLogLimits, MemoryEventLogs } from '../store/memory-event-log.js';
 import { createDeleteUpstream } from '../upstream/delete-upstream.js';
 import { createStdioRunner } from '../upstream/stdio-runner.js';
@@ -104,7 +104,8 @@ export type CreateSessionResult =
 export interface StreamInfo {
   stream: number;
   kind: 'get' | 'post';
-  machine: 'connection';
+  /** `exchange`: a one-shot POST waiting for its answer, with no connection machine (machines/exchange.ts). */
+  machine: 'connection' | 'exchange';
   state: ConnectionStateName;
   /** The connection machine's state value, e.g. `{ "streaming": { "open": { "health": "receiving", "resume": "idle" } } }`. */
   value: unknown;
@@ -188,13 +189,14 @@ export class SupervisorRuntime {
       probe: createProbe({ dispatcher, timeoutMs: options.probeTimeoutMs }),
       inspect: options.inspect,
     });
-    const connection = createConnectionLogic({
+    const { connection, exchange } = createStreamLogic({
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : { pool: this.pool }),
       era: { eras: this.eras, bridges: this.bridges, modern: { rounds: options.inputRounds } },
     });
     const sessionLogic = sessionMachine.provide({
       actors: {
         connection,
+        exchange,
         reinitialize: reinitializeMachine.provide({ actors: { connection } }),
         upstreamHost: processMachine.provide({ actors: { runner: createStdioRunner({ logger: options.logger }) } }),
         deleteUpstream: createDeleteUpstream(options.dispatcher ?? this.pool),
@@ -466,13 +468,14 @@ function describeSession(actor: SessionActorRef, bridges: SessionBridges): Sessi
     const stream = Number(key);
     const child = snapshot.children[streamChildId(stream)]?.getSnapshot();
     const connection = isConnectionSnapshot(child) ? child : undefined;
+    const exchange = child !== undefined && connection === undefined;
     return {
       stream,
       kind: entry.kind,
-      machine: 'connection',
+      machine: exchange ? 'exchange' : 'connection',
       // Stopped for a re-initialization, it has no child until it is sent again.
-      state: connection ? connectionStateName(connection.value) : 'waiting',
-      value: connection?.value ?? 'waiting',
+      state: connection ? connectionStateName(connection.value) : exchange ? 'connecting' : 'waiting',
+      value: connection?.value ?? (exchange ? 'connecting' : 'waiting'),
       attempt: connection?.context.attempt ?? 0,
       opens: connection?.context.opens ?? 0,
       lastEventId: connection?.context.lastEventId,

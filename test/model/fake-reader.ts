@@ -2,7 +2,7 @@
  * The connection's reader as a fake leaf: each request it is asked to make is recorded,
  * and the test answers it through `sendBack` (an HTTP response, events, an end, an error).
  */
-import { fromCallback } from 'xstate';
+import { type CallbackLogicFunction, fromCallback } from 'xstate';
 import type { ConnectionEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
 
 export interface Reader {
@@ -13,11 +13,14 @@ export interface Reader {
   responded: boolean;
 }
 
-export function fakeOpenStream(
+type ReaderHooks = { opened?(reader: Reader): void; stopped?(reader: Reader): void };
+
+/** The reader as a callback function, for logic that wraps a reader (src/sse/exchange.ts). */
+export function fakeReader(
   readers: () => Reader[],
-  hooks: { opened?(reader: Reader): void; stopped?(reader: Reader): void } = {},
-) {
-  return fromCallback<ReaderInbound, StreamRequest>(({ input, sendBack }) => {
+  hooks: ReaderHooks = {},
+): CallbackLogicFunction<ReaderInbound, ConnectionEvent, StreamRequest> {
+  return ({ input, sendBack }) => {
     const reader: Reader = { request: input, sendBack, stopped: false, responded: false };
     readers().push(reader);
     hooks.opened?.(reader);
@@ -25,7 +28,11 @@ export function fakeOpenStream(
       reader.stopped = true;
       hooks.stopped?.(reader);
     };
-  });
+  };
+}
+
+export function fakeOpenStream(readers: () => Reader[], hooks: ReaderHooks = {}) {
+  return fromCallback<ReaderInbound, StreamRequest>(fakeReader(readers, hooks));
 }
 
 /** Gives the newest running reader an event, as its upstream would. */

@@ -21,8 +21,9 @@ import type {
   SessionLifecycle,
 } from '../../machines/session.types.js';
 import type { SupervisorEmitted } from '../../machines/supervisor.types.js';
+import { adoptingReader, exchangeLogic, Handovers } from '../../src/sse/exchange.js';
 import { MemoryEventLog } from '../../src/store/memory-event-log.js';
-import { fakeOpenStream, type Reader } from './fake-reader.js';
+import { fakeReader, type Reader } from './fake-reader.js';
 import type { World, WorldStep } from './harness.js';
 
 export const TAG = 'tag1';
@@ -117,16 +118,20 @@ export const sessionInput = (eventLog: EventLog, sessionId = 'client-session-012
  * the supervisor) is recorded, unless `toParent`: then it goes to the real parent.
  */
 export function provideSession(world: () => SessionWorld, toParent = false) {
-  const connection = connectionMachine.provide({
-    actors: {
-      openStream: fakeOpenStream(() => world().readers, {
-        opened: (reader) => world().log.push({ kind: 'request', request: reader.request }),
-      }),
-    },
+  // A POST's exchange runs the same fake reader, and hands it to the connection as src/ does.
+  const reader = fakeReader(() => world().readers, {
+    opened: (opened) => world().log.push({ kind: 'request', request: opened.request }),
   });
+  const handovers = new Handovers();
+  const connection = connectionMachine.provide({
+    actors: { openStream: fromCallback(adoptingReader(reader, handovers)) },
+  });
+  // No window: an exchange hands over only on what its upstream answers (the window: exchange.test.ts).
+  const exchange = exchangeLogic(reader, { handovers, handoverAfterMs: 0 });
   return sessionMachine.provide({
     actors: {
       connection,
+      exchange,
       reinitialize: reinitializeMachine.provide({ actors: { connection } }),
       upstreamHost: processMachine.provide({
         actors: {
@@ -196,6 +201,10 @@ export function readerSteps(world: SessionWorld, only?: 'happy'): WorldStep[] {
         }),
       );
       if (only === 'happy') return;
+      // A client request's POST may be answered with one JSON body (an exchange keeps it).
+      if (reader.request.method === 'POST' && !isInitialize(reader.request) && http) {
+        steps.push(answer(index, { type: 'stream.response', status: 200, contentType: 'application/json' }));
+      }
       steps.push(
         answer(index, { type: 'stream.response', status: 202, contentType: null }),
         answer(index, { type: 'stream.response', status: 404, contentType: 'application/json' }),

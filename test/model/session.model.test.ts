@@ -379,6 +379,37 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       expect(events.map((one) => one.data)).toEqual(run.slice(0, events.length).map((one) => one.data));
       expect(e.after.snapshot.context.nextSeq).toBe(e.before.snapshot.context.nextSeq + events.length);
     },
+    'session.live --exchange.answered--> (self)': (e) => {
+      // The whole exchange in this one step: its statuses as a connection reports them, the
+      // answer (or a 202) between them, and the stream over.
+      const step = e.received.find((event) => event.type === 'exchange.answered');
+      const stream = Number(String((step as { id?: string } | undefined)?.id).slice('stream-'.length));
+      const states = emitted(e, 'session.stream.status').map((s) => [s.stream, s.state, s.status.reason]);
+      const answered = emitted(e, 'session.event');
+      if (answered.length === 0) expect(states).toEqual([[stream, 'closed', 'accepted']]);
+      else {
+        expect(states).toEqual([
+          [stream, 'open', 'opened'],
+          [stream, 'closed', 'completed'],
+        ]);
+        expect(answered).toEqual([expect.objectContaining({ stream, seq: e.before.snapshot.context.nextSeq })]);
+      }
+      expect(emitted(e, 'session.stream.ended')).toEqual([expect.objectContaining({ stream, state: 'closed' })]);
+      expect(e.after.snapshot.context.streams.entries[stream]).toBeUndefined();
+      expect(e.after.snapshot.children[`stream-${stream}`]).toBeUndefined();
+    },
+    'session.live --exchange.handover--> (self)': (e) => {
+      // The stream's connection takes the request over where it stands: nothing goes upstream
+      // again, and the connection reports what the upstream's answer makes of the stream.
+      const step = e.received.find((event) => event.type === 'exchange.handover') as { id: string } | undefined;
+      const id = step?.id ?? '';
+      const stream = Number(id.slice('stream-'.length));
+      expect(posted(e)).toEqual([]);
+      const child = e.after.snapshot.children[id]?.getSnapshot() as { machine?: { id?: string } } | undefined;
+      const ended = emitted(e, 'session.stream.ended').some((s) => s.stream === stream);
+      expect(child === undefined ? ended : child.machine?.id === 'connection').toBe(true);
+      expect(emitted(e, 'session.stream.status').filter((s) => s.stream === stream).length).toBeGreaterThan(0);
+    },
     'session.live --connection.status--> (self)': (e) => {
       expect(emitted(e, 'session.stream.status').length).toBeGreaterThan(0);
       for (const ended of emitted(e, 'session.stream.ended')) {

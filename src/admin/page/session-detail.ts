@@ -188,7 +188,14 @@ export class SessionDetailView {
         pill(stream.state),
         html('span', { class: 'stream-meta' }, meta.join(' \u00b7 ')),
       );
-    this.showDiagram(card, key, stream.machine, stream.state, state);
+    // A one-shot exchange has no statechart of its own (machines/exchange.ts): it is answered
+    // within its window, or handed to a connection machine, whose diagram then shows.
+    const slot = card.querySelector('.diagram-slot');
+    if (stream.machine === 'exchange' && slot) {
+      slot.textContent =
+        'One-shot exchange: waiting for its answer; a connection machine takes over if it is more than one JSON body.';
+      this.diagrams.delete(key);
+    } else this.showDiagram(card, key, stream.machine, stream.state, state);
     return card;
   }
 
