@@ -1,6 +1,6 @@
 /**
  * sessions: open 10 000 sessions, each with its standalone GET stream open, hold them, close
- * them (DELETE). Creation rate direct vs through mcp-shepherd, and the proxy's memory per
+ * them (DELETE); then hold 10 000 without client streams (one socket each in the proxy). Creation rate direct vs through mcp-shepherd, and the proxy's memory per
  * session above its own baseline, and whether that memory comes back after the close.
  */
 import { performance } from 'node:perf_hooks';
@@ -69,11 +69,45 @@ async function closeAll(open: OpenSession[]): Promise<void> {
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The hold: this many sessions open at once, each initialized (the proxy holding its own
+ * upstream GET stream for it) but without a client GET, so that 10 000 fit in the open-files
+ * limit (one socket per session in the proxy, not two).
+ */
+function holdCount(wanted: number, log: (line: string) => void): number {
+  const fits = openFileLimits().soft - 1000;
+  if (fits >= wanted) return wanted;
+  log(`sessions hold: ${fits} instead of ${wanted}: the open-files limit is ${openFileLimits().soft}`);
+  return fits;
+}
+
+/** Opens `count` sessions, held, then closes them: how long each took and the proxy's memory while held. */
+async function hold(
+  endpoint: ReturnType<typeof openEndpoint>,
+  count: number,
+  measure: () => Promise<{ rss: number; heap: number }>,
+) {
+  const open: McpHttpSession[] = [];
+  const t0 = performance.now();
+  await inParallel(count, PARALLEL, async () => {
+    open.push(await retryOnReset(() => McpHttpSession.open(endpoint)));
+  });
+  const openMs = performance.now() - t0;
+  await settle(500);
+  const held = await measure();
+  const t1 = performance.now();
+  await inParallel(open.length, PARALLEL, async (i) => {
+    await retryOnReset(() => (open[i] as McpHttpSession).close());
+  });
+  return { openMs, closeMs: performance.now() - t1, held };
+}
+
 export const sessions: Scenario = {
   name: 'sessions',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const { quick, logDir, log } = context;
     const count = sessionCount(quick ? 500 : 10_000, log);
+    const holding = holdCount(quick ? 1000 : 10_000, log);
     // Two rounds in a full run: one proxy round of 10 000 sessions takes minutes on 2 cores.
     const rounds = 2;
     const cleanup = new Cleanup();
@@ -82,7 +116,7 @@ export const sessions: Scenario = {
       const proxy = cleanup.add(
         await startShepherd({
           logDir,
-          args: ['--upstream', upstream.url, '--max-sessions', String(count + 100)],
+          args: ['--upstream', upstream.url, '--max-sessions', String(Math.max(count, holding) + 100)],
           cpuProfDir: context.cpuProfDir,
         }),
       );
@@ -128,6 +162,14 @@ export const sessions: Scenario = {
           log(`sessions round ${round + 1}/${rounds}: ${subject} ${Math.round(rate)} sessions/s (${count})`);
         }
       }
+      // The hold, once, through the proxy.
+      const memoryNow = async () => ({ rss: rssBytes(proxy.pid), heap: (await proxy.memory()).heapUsed });
+      const hold10k = await hold(endpoints.proxy, holding, memoryNow);
+      const holdRssKB = round3((hold10k.held.rss - baselineRss) / holding / KB);
+      const holdHeapKB = round3((hold10k.held.heap - baseline.heapUsed) / holding / KB);
+      log(
+        `sessions hold: ${holding} open in ${(hold10k.openMs / 1000).toFixed(1)} s, closed in ${(hold10k.closeMs / 1000).toFixed(1)} s; ${holdRssKB} KB RSS, ${holdHeapKB} KB heap per session`,
+      );
       const last = held.at(-1);
       log(
         `  proxy held ${count}: ${last?.rssPerSessionKB.toFixed(1)} KB RSS, ${last?.heapPerSessionKB.toFixed(1)} KB heap per session`,
@@ -154,6 +196,11 @@ export const sessions: Scenario = {
             met: proxyRate >= 1000,
           },
           {
+            target: '10 000 sessions held at once, <= 35 KB RSS per session',
+            measured: `${holding} sessions held (no client stream): ${holdRssKB} KB RSS, ${holdHeapKB} KB heap per session; opened in ${round3(hold10k.openMs / 1000)} s, closed in ${round3(hold10k.closeMs / 1000)} s`,
+            met: holding >= 10_000 && holdRssKB <= 35,
+          },
+          {
             target: 'memory back within 10 % of baseline after close',
             measured: `RSS ${rssAfterVsBaseline}x, heap ${heapAfterVsBaseline}x the baseline after ${rounds} rounds`,
             met: rssAfterVsBaseline <= 1.1 && heapAfterVsBaseline <= 1.1,
@@ -167,6 +214,14 @@ export const sessions: Scenario = {
           sessionsPerSecond: { direct: directRate, proxy: proxyRate, proxyVsDirect: rateRatio },
           proxyCpuMsPerSessionOpened: round3(median(cpuMsPerSession)),
           perSessionKB: { rss: rssPerSessionKB, heap: heapPerSessionKB, rounds: held },
+          hold: {
+            sessions: holding,
+            clientStreams: false,
+            openSeconds: round3(hold10k.openMs / 1000),
+            closeSeconds: round3(hold10k.closeMs / 1000),
+            sessionsPerSecondOpened: round3((holding * 1000) / hold10k.openMs),
+            perSessionKB: { rss: holdRssKB, heap: holdHeapKB },
+          },
           proxyMemoryMB: {
             baseline: { rss: round3(baselineRss / MB), heapUsed: round3(baseline.heapUsed / MB) },
             afterClose: { rss: round3(afterClose.vmRss / MB), heapUsed: round3(afterClose.heapUsed / MB) },
