@@ -305,7 +305,7 @@ export const sessionSetup = setup({
         });
         // What its connection would have reported as it started.
         if (exchange) {
-          const status = exchangeConnecting(id);
+          const status = exchangeConnecting(input.id);
           const { sessionId } = context;
           enqueue.emit({
             type: 'session.stream.status',
@@ -323,9 +323,10 @@ export const sessionSetup = setup({
       const stream = streamOf(event.id);
       const entry = entryOf(context.streams, stream);
       if (entry === undefined) return;
-      enqueue.stopChild(event.id);
+      // The child's id is the stream's slot (stream-table.ts), not the stream's own number.
+      enqueue.stopChild(streamChildId(stream));
       enqueue.spawnChild('connection', {
-        id: event.id,
+        id: streamChildId(stream),
         input: { ...spawnInput(context, stream, 'post', entry.body), waitedMs: event.waitedMs },
       });
     }),

@@ -10,7 +10,7 @@ import { parseEventId } from '../../machines/event-id.js';
 import { upstreamOutputProblem } from '../../machines/jsonrpc.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionEmitted, SessionEvent, SessionInput } from '../../machines/session.types.js';
-import { hasClientActivity } from '../../machines/stream-table.js';
+import { hasClientActivity, streamChildId } from '../../machines/stream-table.js';
 import type { Effect, MachineModel, Step } from './harness.js';
 import {
   INITIALIZE_BODY,
@@ -396,7 +396,7 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       }
       expect(emitted(e, 'session.stream.ended')).toEqual([expect.objectContaining({ stream, state: 'closed' })]);
       expect(e.after.snapshot.context.streams.entries[stream]).toBeUndefined();
-      expect(e.after.snapshot.children[`stream-${stream}`]).toBeUndefined();
+      expect(e.after.snapshot.children[streamChildId(stream)]).toBeUndefined();
     },
     'session.live --exchange.handover--> (self)': (e) => {
       // The stream's connection takes the request over where it stands: nothing goes upstream
@@ -405,7 +405,9 @@ const model: MachineModel<typeof sessionMachine, SessionWorld> = {
       const id = step?.id ?? '';
       const stream = Number(id.slice('stream-'.length));
       expect(posted(e)).toEqual([]);
-      const child = e.after.snapshot.children[id]?.getSnapshot() as { machine?: { id?: string } } | undefined;
+      const child = e.after.snapshot.children[streamChildId(stream)]?.getSnapshot() as
+        | { machine?: { id?: string } }
+        | undefined;
       const ended = emitted(e, 'session.stream.ended').some((s) => s.stream === stream);
       expect(child === undefined ? ended : child.machine?.id === 'connection').toBe(true);
       expect(emitted(e, 'session.stream.status').filter((s) => s.stream === stream).length).toBeGreaterThan(0);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import type { ConnectionEvent } from '../../machines/connection.types.js';
+import { STREAM_SLOTS, streamChildId, streamOf } from '../../machines/stream-table.js';
+import { provideSession, sessionInput, sessionWorld } from '../model/session-world.js';
+import { TestClock } from '../support/test-clock.js';
+
+/** A session past initialize, with its standalone stream open, and a way to send it calls. */
+function activeSession() {
+  const world = sessionWorld();
+  const actor = createActor(
+    provideSession(() => world),
+    { input: sessionInput(world.eventLog), clock: new TestClock() },
+  );
+  const statuses: Array<{ stream: number; id: string; state: string }> = [];
+  actor.on('session.stream.status', (e) => statuses.push({ stream: e.stream, id: e.status.id, state: e.state }));
+  const answered: number[] = [];
+  actor.on('session.event', (e) => answered.push(e.stream));
+  actor.start();
+  const say = (event: ConnectionEvent) => world.readers.at(-1)?.sendBack(event);
+  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream', sessionId: 'upstream-1' });
+  const initialized = { jsonrpc: '2.0', id: 0, result: { protocolVersion: '2025-11-25' } };
+  say({ type: 'stream.event', id: 'i1', data: JSON.stringify(initialized), message: initialized });
+  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream' });
+  expect(actor.getSnapshot().value).toEqual({ live: { active: 'idle' } });
+
+  const call = (id: number, answer: 'json' | 'sse') => {
+    const before = world.readers.length;
+    actor.send({ type: 'session.request', key: `k${id}`, body: `{"jsonrpc":"2.0","id":${id}}`, requestIds: [id] });
+    const reader = world.readers[before];
+    const result = { jsonrpc: '2.0', id, result: {} };
+    const contentType = answer === 'json' ? 'application/json' : 'text/event-stream';
+    reader?.sendBack({ type: 'stream.response', status: 200, contentType });
+    reader?.sendBack({
+      type: 'stream.event',
+      ...(answer === 'sse' ? { id: `e${id}` } : {}),
+      data: JSON.stringify(result),
+      message: result,
+    });
+    return reader === undefined ? undefined : streamOf(reader.request.id);
+  };
+  return { actor, world, statuses, answered, call };
+}
+
+describe('a session whose requests go through exchanges', () => {
+  it('keeps no child of a finished stream, past the number of child slots, whichever way each was answered', () => {
+    const { actor, call, answered, statuses } = activeSession();
+    const streams: number[] = [];
+    for (let id = 1; id <= STREAM_SLOTS + 100; id++) streams.push(call(id, id % 3 === 0 ? 'sse' : 'json') as number);
+    // Stream numbers grow past the slots, child ids wrap: the two must not be confused.
+    expect(Math.max(...streams)).toBeGreaterThan(STREAM_SLOTS);
+    expect(Object.keys(actor.getSnapshot().children)).toEqual([streamChildId(0)]);
+    expect(Object.keys(actor.getSnapshot().context.streams.entries)).toEqual(['0']);
+    // Every call answered once, on its own stream; every status names the stream it is about.
+    expect(answered.slice(1)).toEqual(streams);
+    expect(statuses.filter((s) => s.id !== `stream-${s.stream}`)).toEqual([]);
+    actor.stop();
+  });
+});
