@@ -69,8 +69,21 @@ const status = (id: string, state: ConnectionStatus['state'], fields: Partial<Co
 /** What a connection reports as it starts. */
 export const exchangeConnecting = (id: string) => status(id, 'connecting', {});
 
+type AnswerStatuses = { open?: ConnectionStatus; end: ConnectionStatus };
+/** Both of a transition's actions read them: made once per answer. */
+const made = new WeakMap<ExchangeAnswered, AnswerStatuses>();
+
 /** What a connection reports for the same answer, after `connecting`: open then closed, or accepted. */
-export function exchangeStatuses(answered: ExchangeAnswered): { open?: ConnectionStatus; end: ConnectionStatus } {
+export function exchangeStatuses(answered: ExchangeAnswered): AnswerStatuses {
+  let statuses = made.get(answered);
+  if (statuses === undefined) {
+    statuses = statusesOf(answered);
+    made.set(answered, statuses);
+  }
+  return statuses;
+}
+
+function statusesOf(answered: ExchangeAnswered): AnswerStatuses {
   const { id, response } = answered;
   // "the server MUST return HTTP status code 202 Accepted with no body".
   if (response.status === 202) {

@@ -12,9 +12,21 @@ export interface UpstreamSession {
   protocolVersion: string | undefined;
 }
 
-const lowercased = (headers: Readonly<Record<string, string>> | undefined) => {
+const lowercase = (headers: Readonly<Record<string, string>> | undefined) => {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+};
+/** The operator's and a client's headers are the same objects request after request: lowercased once each. */
+const lowercasedOnce = new WeakMap<object, Readonly<Record<string, string>>>();
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const lowercased = (headers: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> => {
+  if (headers === undefined) return NO_HEADERS;
+  let out = lowercasedOnce.get(headers);
+  if (out === undefined) {
+    out = lowercase(headers);
+    lowercasedOnce.set(headers, out);
+  }
   return out;
 };
 
