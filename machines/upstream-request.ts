@@ -17,15 +17,18 @@ const lowercase = (headers: Readonly<Record<string, string>> | undefined) => {
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
   return out;
 };
-/** The operator's and a client's headers are the same objects request after request: lowercased once each. */
-const lowercasedOnce = new WeakMap<object, Readonly<Record<string, string>>>();
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-const lowercased = (headers: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> => {
-  if (headers === undefined) return NO_HEADERS;
-  let out = lowercasedOnce.get(headers);
+/**
+ * The operator's headers are one object for every request of the upstream: lowercased once.
+ * A client's are new with each request (and Node gives them lowercased): never cached, since
+ * a WeakMap entry per request is work for every garbage collection.
+ */
+const fixedOnce = new WeakMap<object, Readonly<Record<string, string>>>();
+const fixedHeaders = (headers: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> => {
+  if (headers === undefined) return {};
+  let out = fixedOnce.get(headers);
   if (out === undefined) {
     out = lowercase(headers);
-    lowercasedOnce.set(headers, out);
+    fixedOnce.set(headers, out);
   }
   return out;
 };
@@ -41,8 +44,8 @@ export function upstreamHeaders(
   method: 'GET' | 'POST' | 'DELETE',
   forwarded?: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const fixed = lowercased(upstream.headers);
-  const client = lowercased(forwarded);
+  const fixed = fixedHeaders(upstream.headers);
+  const client = lowercase(forwarded);
   const headers: Record<string, string> = upstream.staticHeadersWin ? { ...client, ...fixed } : { ...fixed, ...client };
   if (method === 'POST') headers['content-type'] = 'application/json';
   // "the client MUST include it in the Mcp-Session-Id header on all of its subsequent
