@@ -69,29 +69,20 @@ const status = (id: string, state: ConnectionStatus['state'], fields: Partial<Co
 /** What a connection reports as it starts. */
 export const exchangeConnecting = (id: string) => status(id, 'connecting', {});
 
-type AnswerStatuses = { open?: ConnectionStatus; end: ConnectionStatus };
-/** Both of a transition's actions read them: made once per answer. */
-const made = new WeakMap<ExchangeAnswered, AnswerStatuses>();
+const opened = (response: ResponseHead) => ({ opens: 1, sessionId: response.sessionId, bodyKind: 'json' as const });
 
-/** What a connection reports for the same answer, after `connecting`: open then closed, or accepted. */
-export function exchangeStatuses(answered: ExchangeAnswered): AnswerStatuses {
-  let statuses = made.get(answered);
-  if (statuses === undefined) {
-    statuses = statusesOf(answered);
-    made.set(answered, statuses);
-  }
-  return statuses;
+/**
+ * What a connection reports for the same answer, after `connecting`: open (none for a 202),
+ * then closed. Two functions, one status each: each of the session's two actions makes only
+ * its own (no cache keyed by the event: an entry per request is work for the garbage collector).
+ */
+export function exchangeOpened({ id, response }: ExchangeAnswered): ConnectionStatus | undefined {
+  return response.status === 202 ? undefined : status(id, 'open', { ...opened(response), reason: 'opened' });
 }
 
-function statusesOf(answered: ExchangeAnswered): AnswerStatuses {
-  const { id, response } = answered;
+export function exchangeEnded({ id, response }: ExchangeAnswered): ConnectionStatus {
   // "the server MUST return HTTP status code 202 Accepted with no body".
-  if (response.status === 202) {
-    return { end: status(id, 'closed', { reason: 'accepted', status: 202, detail: describe(response) }) };
-  }
-  const opened = { opens: 1, sessionId: response.sessionId, bodyKind: 'json' as const };
-  return {
-    open: status(id, 'open', { ...opened, reason: 'opened' }),
-    end: status(id, 'closed', { ...opened, reason: 'completed' }),
-  };
+  if (response.status === 202)
+    return status(id, 'closed', { reason: 'accepted', status: 202, detail: describe(response) });
+  return status(id, 'closed', { ...opened(response), reason: 'completed' });
 }

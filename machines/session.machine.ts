@@ -9,7 +9,7 @@
  * Diagram and limits: docs/session.md.
  */
 import { type ActorRefFrom, and, not } from 'xstate';
-import { exchangeStatuses } from './exchange.js';
+import { exchangeEnded, exchangeOpened } from './exchange.js';
 import { sessionSetup } from './session.setup.js';
 import { DEFAULT_SESSION_LIMITS, END_IS_EXPIRY, initialContext, isReinitialized } from './session-rules.js';
 import { teardownStates } from './session-teardown.js';
@@ -92,9 +92,9 @@ export const sessionMachine = sessionSetup.createMachine({
         // the answer between them (exchange.ts).
         'exchange.answered': {
           actions: [
-            { type: 'trackStream', params: ({ event }) => ({ status: exchangeStatuses(event).open }) },
+            { type: 'trackStream', params: ({ event }) => ({ status: exchangeOpened(event) }) },
             'forward',
-            { type: 'trackStream', params: ({ event }) => ({ status: exchangeStatuses(event).end }) },
+            { type: 'trackStream', params: ({ event }) => ({ status: exchangeEnded(event) }) },
           ],
         },
         'exchange.handover': { actions: 'handOver' },

@@ -13,7 +13,8 @@ import {
   type ExchangeAnswered,
   type ExchangeEvent,
   exchangeConnecting,
-  exchangeStatuses,
+  exchangeEnded,
+  exchangeOpened,
 } from '../../machines/exchange.js';
 import { adoptingReader, exchangeLogic, Handovers } from '../../src/sse/exchange.js';
 import { fakeReader, type Reader } from '../model/fake-reader.js';
@@ -58,8 +59,7 @@ function connectionReports(events: ConnectionEvent[]): ConnectionStatus[] {
 describe('an exchange reports what its connection would have', () => {
   it('a JSON answer: connecting, open, closed', () => {
     const answered: ExchangeAnswered = { type: 'exchange.answered', id: 'stream-3', response: json, event: jsonBody };
-    const { open, end } = exchangeStatuses(answered);
-    expect([exchangeConnecting('stream-3'), open, end]).toEqual(
+    expect([exchangeConnecting('stream-3'), exchangeOpened(answered), exchangeEnded(answered)]).toEqual(
       connectionReports([json, { type: 'stream.event', ...jsonBody }]),
     );
   });
@@ -67,9 +67,8 @@ describe('an exchange reports what its connection would have', () => {
   it('a 202: connecting, closed as accepted', () => {
     const accepted = { type: 'stream.response', status: 202, contentType: null } as const;
     const answered: ExchangeAnswered = { type: 'exchange.answered', id: 'stream-3', response: accepted };
-    const { open, end } = exchangeStatuses(answered);
-    expect(open).toBeUndefined();
-    expect([exchangeConnecting('stream-3'), end]).toEqual(connectionReports([accepted]));
+    expect(exchangeOpened(answered)).toBeUndefined();
+    expect([exchangeConnecting('stream-3'), exchangeEnded(answered)]).toEqual(connectionReports([accepted]));
   });
 
   it('sends the request the connection would have sent first', () => {
