@@ -36,6 +36,8 @@ const COMPARED: ReadonlyArray<[string, string]> = [
   ['sessions: sessions/s, proxy / direct', 'sessions.figures.sessionsPerSecond.proxyVsDirect'],
   ['sessions: proxy CPU per session opened (ms)', 'sessions.figures.proxyCpuMsPerSessionOpened'],
   ['sessions: heap per open session (KB)', 'sessions.figures.perSessionKB.heap'],
+  ['sessions hold: sessions held at once', 'sessions.figures.hold.sessions'],
+  ['sessions hold: RSS per session (KB)', 'sessions.figures.hold.perSessionKB.rss'],
   ['resume: median cut to next event (ms)', 'resume.figures.cutToNextEventMs.p50'],
   ['stdio: throughput, mcp-shepherd / mcp-proxy', 'stdio.figures.shepherdVsMcpProxy'],
   ['stdio: CPU per request (µs)', 'stdio.figures.mcp-shepherd.cpuUsPerRequest'],
@@ -110,7 +112,10 @@ out(
     `proxy ${r('sessions.figures.sessionsPerSecond.proxy')}/s; proxy CPU ${r('sessions.figures.proxyCpuMsPerSessionOpened')} ms per session opened; ` +
     `${r('sessions.figures.perSessionKB.rss')} KB RSS and ${r('sessions.figures.perSessionKB.heap')} KB heap per open session; ` +
     `proxy baseline RSS ${r('sessions.figures.proxyMemoryMB.baseline.rss')} MB / heap ${r('sessions.figures.proxyMemoryMB.baseline.heapUsed')} MB, ` +
-    `after the last close ${r('sessions.figures.proxyMemoryMB.afterClose.rss')} MB / ${r('sessions.figures.proxyMemoryMB.afterClose.heapUsed')} MB.`,
+    `after the last close ${r('sessions.figures.proxyMemoryMB.afterClose.rss')} MB / ${r('sessions.figures.proxyMemoryMB.afterClose.heapUsed')} MB. ` +
+    `Hold: ${r('sessions.figures.hold.sessions')} sessions open at once (no client stream), ` +
+    `${r('sessions.figures.hold.perSessionKB.rss')} KB RSS and ${r('sessions.figures.hold.perSessionKB.heap')} KB heap per session, ` +
+    `opened in ${r('sessions.figures.hold.openSeconds')} s, closed in ${r('sessions.figures.hold.closeSeconds')} s.`,
 );
 out();
 out(

@@ -122,6 +122,12 @@ export interface SessionContext {
   hostAlive: boolean;
   /** The replay actors reading the log now: their slot and the resume each answers. */
   resuming: readonly ResumeSlot[];
+  /**
+   * The upstream answered its last client POST with one JSON body (or has not answered one
+   * yet): the next goes as an exchange (exchange.ts). One that answers with streams gets a
+   * connection at once, instead of an exchange handed over every time.
+   */
+  answersInOne: boolean;
 }
 
 export function initialContext(input: SessionInput): SessionContext {
@@ -159,6 +165,7 @@ export function initialContext(input: SessionInput): SessionContext {
     reinitializations: restore?.reinitializations ?? 0,
     hostAlive: false,
     resuming: [],
+    answersInOne: true,
   };
 }
 

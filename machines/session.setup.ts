@@ -242,6 +242,11 @@ export const sessionSetup = setup({
         if (event.state === 'open' && event.bodyKind === 'json' && !entry.json) {
           enqueue.assign({ streams: markJson(context.streams, stream) });
         }
+        // How the upstream answers a client's POST decides how the next one goes (exchange.ts).
+        const answersInOne = event.bodyKind === 'json';
+        if (event.state === 'open' && entry.kind === 'post' && stream !== INITIALIZE_STREAM) {
+          if (answersInOne !== context.answersInOne) enqueue.assign({ answersInOne });
+        }
         // The upstream took the request: its credential is the one the proxy's own requests carry.
         if (event.state === 'open' || event.reason === 'accepted') {
           enqueue.assign({ credentials: acceptCredential(context.credentials, entry.forward) });
@@ -291,7 +296,8 @@ export const sessionSetup = setup({
         const id = streamChildId(opened.stream);
         const input = spawnInput({ ...context, streams: opened.table }, opened.stream, params.kind, params.body);
         // A POST to an HTTP upstream goes as an exchange; a stdio server's reader is the process's.
-        const exchange = params.exchange === true && context.config.upstream.process === undefined;
+        const exchange =
+          params.exchange === true && context.config.upstream.process === undefined && context.answersInOne;
         if (exchange) {
           enqueue.spawnChild('exchange', { id, input: { request: firstRequest(input), awaiting: pending } });
         } else enqueue.spawnChild('connection', { id, input });

@@ -56,4 +56,30 @@ describe('a session whose requests go through exchanges', () => {
     expect(statuses.filter((s) => s.id !== `stream-${s.stream}`)).toEqual([]);
     actor.stop();
   });
+
+  it('sends the POSTs of an upstream that answers with streams straight to a connection, until it answers in one again', () => {
+    const { actor, world } = activeSession();
+    /** Sends a call; says which child took it, then answers it the way given. */
+    const takenBy = (id: number, answer: 'json' | 'sse') => {
+      actor.send({ type: 'session.request', key: `p${id}`, body: `{"jsonrpc":"2.0","id":${id}}`, requestIds: [id] });
+      const reader = world.readers.at(-1);
+      const stream = streamOf(reader?.request.id ?? '');
+      const child = actor.getSnapshot().children[streamChildId(stream)]?.getSnapshot() as
+        | { machine?: { id: string } }
+        | undefined;
+      const result = { jsonrpc: '2.0', id, result: {} };
+      const contentType = answer === 'json' ? 'application/json' : 'text/event-stream';
+      reader?.sendBack({ type: 'stream.response', status: 200, contentType });
+      reader?.sendBack({ type: 'stream.event', data: JSON.stringify(result), message: result });
+      return child?.machine?.id ?? 'exchange';
+    };
+    // Not known yet: an exchange, handed over when the answer is a stream.
+    expect(takenBy(1, 'sse')).toBe('exchange');
+    expect(actor.getSnapshot().context.answersInOne).toBe(false);
+    expect(takenBy(2, 'json')).toBe('connection');
+    expect(actor.getSnapshot().context.answersInOne).toBe(true);
+    expect(takenBy(3, 'json')).toBe('exchange');
+    expect(Object.keys(actor.getSnapshot().children)).toEqual([streamChildId(0)]);
+    actor.stop();
+  });
 });
