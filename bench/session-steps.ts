@@ -9,9 +9,14 @@
  *   npx tsx bench/session-steps.ts [requests per round, default 20000]
  */
 import { createActor } from 'xstate';
-import type { ConnectionEvent } from '../machines/connection.types.js';
 import { streamOf } from '../machines/stream-table.js';
-import { provideSession, type SessionWorld, sessionInput, sessionWorld } from '../test/model/session-world.js';
+import {
+  activate,
+  provideSession,
+  type SessionWorld,
+  sessionInput,
+  sessionWorld,
+} from '../test/model/session-world.js';
 import { TestClock } from '../test/support/test-clock.js';
 import { median } from './support/stats.js';
 
@@ -27,13 +32,7 @@ let answers = 0;
 actor.on('session.event', () => answers++);
 actor.start();
 
-const newest = () => world.readers.at(-1);
-const say = (event: ConnectionEvent) => newest()?.sendBack(event);
-// The initialize answer on its stream, then the standalone GET opening: the session is active.
-say({ type: 'stream.response', status: 200, contentType: 'text/event-stream', sessionId: 'upstream-1' });
-const initialized = { jsonrpc: '2.0', id: 0, result: { protocolVersion: '2025-11-25' } };
-say({ type: 'stream.event', id: 'i1', data: JSON.stringify(initialized), message: initialized });
-say({ type: 'stream.response', status: 200, contentType: 'text/event-stream' });
+activate(world);
 if (JSON.stringify(actor.getSnapshot().value) !== '{"live":{"active":"idle"}}') throw new Error('session not active');
 
 let nextId = 1;

@@ -9,7 +9,7 @@
  * two steps instead of about twelve across three actors (docs/benchmarks.md).
  *
  * The session reports an exchange with the very statuses a connection would have sent for
- * the same answer (test/unit/exchange-statuses.test.ts holds the two side by side).
+ * the same answer (test/unit/exchange.test.ts holds the two side by side).
  */
 import type { ConnectionStatus, ReaderEvent, RequestId, StreamEvent, StreamRequest } from './connection.types.js';
 import { describe } from './connection-rules.js';
@@ -44,9 +44,6 @@ export interface ExchangeHandover {
 }
 
 export type ExchangeEvent = ExchangeAnswered | ExchangeHandover;
-
-export const isExchangeEvent = (event: { type: string }): event is ExchangeEvent =>
-  event.type === 'exchange.answered' || event.type === 'exchange.handover';
 
 const status = (id: string, state: ConnectionStatus['state'], fields: Partial<ConnectionStatus>): ConnectionStatus => ({
   type: 'connection.status',

@@ -243,8 +243,8 @@ export const sessionSetup = setup({
           enqueue.assign({ streams: markJson(context.streams, stream) });
         }
         // How the upstream answers a client's POST decides how the next one goes (exchange.ts).
-        const answersInOne = event.bodyKind === 'json';
         if (event.state === 'open' && entry.kind === 'post' && stream !== INITIALIZE_STREAM) {
+          const answersInOne = event.bodyKind === 'json';
           if (answersInOne !== context.answersInOne) enqueue.assign({ answersInOne });
         }
         // The upstream took the request: its credential is the one the proxy's own requests carry.

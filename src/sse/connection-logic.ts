@@ -34,7 +34,7 @@ export function createStreamLogic(options: StreamLogicOptions = {}) {
   const openStream = fromCallback<ReaderInbound, StreamRequest>((params) =>
     isStdioUrl(params.input.url) ? stdioReader(params) : read(params),
   );
-  return { connection: connectionMachine.provide({ actors: { openStream } }), exchange, handovers };
+  return { connection: connectionMachine.provide({ actors: { openStream } }), exchange };
 }
 
 export const createConnectionLogic = (options: StreamLogicOptions = {}) => createStreamLogic(options).connection;

@@ -9,7 +9,7 @@
  */
 import { type CallbackLogicFunction, type EventObject, fromCallback } from 'xstate';
 import type { ConnectionEvent, ReaderInbound, StreamRequest } from '../../machines/connection.types.js';
-import { remainingAfter } from '../../machines/connection-rules.js';
+import { mediaType, remainingAfter } from '../../machines/connection-rules.js';
 import type { ExchangeEvent, ExchangeInput } from '../../machines/exchange.js';
 
 type Reader = CallbackLogicFunction<ReaderInbound, ConnectionEvent, StreamRequest>;
@@ -45,9 +45,12 @@ export class Handovers {
     return parked;
   }
 
-  /** Stops a parked reader nobody took. */
-  discard(request: StreamRequest): void {
-    this.take(request)?.stop();
+  /** Stops `parked` if nobody took it (and only it: a later request may be parked under the same key). */
+  discard(request: StreamRequest, parked: Parked): void {
+    const key = keyOf(request);
+    if (this.parked.get(key) !== parked) return;
+    this.parked.delete(key);
+    parked.stop();
   }
 
   get size(): number {
@@ -58,9 +61,7 @@ export class Handovers {
 const keyOf = (request: StreamRequest) => `${request.session ?? ''} ${request.id}`;
 
 const isJson2xx = (event: Extract<ConnectionEvent, { type: 'stream.response' }>) =>
-  event.status >= 200 &&
-  event.status <= 299 &&
-  (event.contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json';
+  event.status >= 200 && event.status <= 299 && mediaType(event) === 'application/json';
 
 export interface ExchangeOptions {
   handovers: Handovers;
@@ -84,18 +85,20 @@ export function exchangeLogic(reader: Reader, options: ExchangeOptions) {
     let outcome: 'pending' | 'answered' | 'handed-over' = 'pending';
     let adopter: ((event: ConnectionEvent) => void) | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let parked: Parked | undefined;
 
     const handOver = () => {
       if (outcome !== 'pending') return;
       outcome = 'handed-over';
       clearTimeout(timer);
-      handovers.park(input.request, {
+      parked = {
         said,
         adopt: (sendBack) => {
           adopter = sendBack;
         },
         stop: () => stopReader(),
-      });
+      };
+      handovers.park(input.request, parked);
       report({ type: 'exchange.handover', id, waitedMs: Math.round(now() - startedAt) });
     };
 
@@ -130,9 +133,10 @@ export function exchangeLogic(reader: Reader, options: ExchangeOptions) {
 
     return () => {
       clearTimeout(timer);
-      if (outcome !== 'handed-over') return stopReader();
+      if (parked === undefined) return stopReader();
       // Handed over: its connection adopts it in this same step; if none did, nobody will.
-      queueMicrotask(() => handovers.discard(input.request));
+      const handed = parked;
+      queueMicrotask(() => handovers.discard(input.request, handed));
     };
   });
 }

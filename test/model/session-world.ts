@@ -248,3 +248,15 @@ export function performReaderStep(step: WorldStep, world: SessionWorld): boolean
   reader?.sendBack(event);
   return true;
 }
+
+/**
+ * Answers a started session's initialize (on its stream, with an upstream session id) and
+ * opens its standalone GET: the session is then `active`, as after a real client's initialize.
+ */
+export function activate(world: SessionWorld): void {
+  const say = (event: ConnectionEvent) => world.readers.at(-1)?.sendBack(event);
+  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream', sessionId: 'upstream-1' });
+  const initialized = { jsonrpc: '2.0', id: 0, result: { protocolVersion: '2025-11-25' } };
+  say({ type: 'stream.event', id: 'i1', data: JSON.stringify(initialized), message: initialized });
+  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream' });
+}

@@ -177,6 +177,25 @@ describe('the exchange actor (src/sse/exchange.ts)', () => {
     expect(connection.heard).toEqual([json]);
   });
 
+  it('discards only the reader it parked: a later request parked under the same key stays', () => {
+    const handovers = new Handovers();
+    const request = firstRequest(input);
+    const stops: string[] = [];
+    const parked = (name: string) => ({ said: [], adopt: () => {}, stop: () => stops.push(name) });
+    const first = parked('first');
+    handovers.park(request, first);
+    expect(handovers.take(request)).toBe(first);
+    const second = parked('second');
+    handovers.park(request, second);
+    handovers.discard(request, first);
+    expect(stops).toEqual([]);
+    expect(handovers.take(request)).toBe(second);
+    handovers.park(request, second);
+    handovers.discard(request, second);
+    expect(stops).toEqual(['second']);
+    expect(handovers.size).toBe(0);
+  });
+
   it('stops a handed-over reader that no connection adopted', async () => {
     const w = exchangeWorld();
     w.upstream().sendBack(sse);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import type { ConnectionEvent } from '../../machines/connection.types.js';
 import { STREAM_SLOTS, streamChildId, streamOf } from '../../machines/stream-table.js';
-import { provideSession, sessionInput, sessionWorld } from '../model/session-world.js';
+import { activate, provideSession, sessionInput, sessionWorld } from '../model/session-world.js';
 import { TestClock } from '../support/test-clock.js';
 
 /** A session past initialize, with its standalone stream open, and a way to send it calls. */
@@ -17,11 +16,7 @@ function activeSession() {
   const answered: number[] = [];
   actor.on('session.event', (e) => answered.push(e.stream));
   actor.start();
-  const say = (event: ConnectionEvent) => world.readers.at(-1)?.sendBack(event);
-  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream', sessionId: 'upstream-1' });
-  const initialized = { jsonrpc: '2.0', id: 0, result: { protocolVersion: '2025-11-25' } };
-  say({ type: 'stream.event', id: 'i1', data: JSON.stringify(initialized), message: initialized });
-  say({ type: 'stream.response', status: 200, contentType: 'text/event-stream' });
+  activate(world);
   expect(actor.getSnapshot().value).toEqual({ live: { active: 'idle' } });
 
   const call = (id: number, answer: 'json' | 'sse') => {
